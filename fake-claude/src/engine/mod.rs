@@ -1,0 +1,1075 @@
+//! The step engine: runs a scenario's script deterministically on one thread. Input arrives from
+//! the stdin thread (see [`input`]); control requests from the supervisor are answered by handlers
+//! whenever the engine waits; every write goes through [`output`] and into the transcript.
+
+pub mod build;
+pub mod input;
+pub mod output;
+pub mod process;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use serde_saphyr::Spanned;
+
+use crate::invocation::Invocation;
+use crate::matcher;
+use crate::profile::control;
+use crate::profile::messages::Session;
+use crate::scenario::load::{Loaded, decode_hex};
+use crate::scenario::model::*;
+use crate::template;
+use crate::transcript::{Event, Transcript};
+use input::{Got, Input, Line};
+use output::{Closed, Fd, cut_points};
+use process::EXIT_EXPECT_FAILED;
+
+/// Why the run stops before the script ends.
+#[derive(Debug)]
+pub enum Stop {
+    Exit(i32),
+    /// Kill ourselves with this signal number.
+    Signal(i32, String),
+    /// The supervisor closed our stdout.
+    Closed,
+    /// An expectation failed; the message says which and why.
+    Failed(String),
+}
+
+impl From<Closed> for Stop {
+    fn from(_: Closed) -> Self {
+        Stop::Closed
+    }
+}
+
+/// What a step asks of the enclosing sequence.
+enum Ctl {
+    Next,
+    Break,
+}
+
+type Flow = Result<Ctl, Stop>;
+
+enum Pumped {
+    Input,
+    Eof,
+    Timeout,
+}
+
+/// A control response the engine owes later (a handler with `delay`).
+struct Timer {
+    due: Instant,
+    frames: Vec<Value>,
+    by: String,
+}
+
+pub struct Engine {
+    loaded: Arc<Loaded>,
+    inv: Invocation,
+    pub session: Session,
+    out: Fd,
+    err: Fd,
+    tr: Arc<Transcript>,
+    input: Input,
+    /// stdin messages no step has consumed yet, oldest first.
+    inbox: VecDeque<Value>,
+    handlers: BTreeMap<String, Handler>,
+    timers: Vec<Timer>,
+    vars: Map<String, Value>,
+    initialized: bool,
+    /// Request ids of `request` steps waiting for the supervisor's answer.
+    awaiting: HashMap<String, Option<Value>>,
+    eof_recorded: bool,
+    last_result_is_error: bool,
+    turns_begun: u64,
+}
+
+impl Engine {
+    pub fn new(loaded: Arc<Loaded>, inv: Invocation, tr: Arc<Transcript>, cwd: String) -> Self {
+        let seed = inv.seed.or(loaded.scenario.seed).unwrap_or(0);
+        let profile = inv
+            .profile
+            .as_deref()
+            .and_then(crate::profile::Profile::parse)
+            .unwrap_or_else(|| loaded.profile());
+        let mut session = Session::new(profile, seed, cwd.clone());
+        session.reads_session_state = inv.reads_session_state();
+        let mut vars = Map::new();
+        vars.insert("flags".into(), inv.flags_json());
+        vars.insert("env".into(), inv.env_json());
+        vars.insert("cwd".into(), json!(cwd));
+        vars.insert("profile".into(), json!(profile.version()));
+        vars.insert("version".into(), json!(profile.version()));
+        Engine {
+            handlers: loaded.scenario.handlers.clone(),
+            loaded,
+            inv,
+            session,
+            out: Fd::stdout(),
+            err: Fd::stderr(),
+            tr,
+            input: Input::new(),
+            inbox: VecDeque::new(),
+            timers: Vec::new(),
+            vars,
+            initialized: false,
+            awaiting: HashMap::new(),
+            eof_recorded: false,
+            last_result_is_error: false,
+            turns_begun: 0,
+        }
+    }
+
+    /// Run the script, then behave like an idle CLI until stdin closes. Returns the exit code
+    /// (or dies by a signal).
+    pub fn run(mut self) -> i32 {
+        let loaded = Arc::clone(&self.loaded);
+        let outcome = self
+            .steps(&loaded.scenario.script)
+            .and_then(|_| self.idle());
+        let code = match outcome {
+            Ok(_) => {
+                if self.last_result_is_error {
+                    1
+                } else {
+                    0
+                }
+            }
+            Err(Stop::Exit(c)) => c,
+            Err(Stop::Closed) => {
+                self.tr.record(Event::StdoutClosed);
+                0
+            }
+            Err(Stop::Failed(why)) => {
+                eprintln!("fake-claude: {why}");
+                EXIT_EXPECT_FAILED
+            }
+            Err(Stop::Signal(n, name)) => {
+                self.tr.record(Event::Kill { signal: name });
+                process::die_by_signal(n);
+            }
+        };
+        self.tr.record(Event::Exit { code });
+        code
+    }
+
+    /// After the script: answer control requests until stdin closes.
+    fn idle(&mut self) -> Flow {
+        while !matches!(self.pump(None)?, Pumped::Eof) {}
+        Ok(Ctl::Next)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // input
+
+    /// Wait for input until `deadline`, serving control requests and due timers meanwhile.
+    fn pump(&mut self, deadline: Option<Instant>) -> Result<Pumped, Stop> {
+        loop {
+            self.fire_timers()?;
+            let next_timer = self.timers.iter().map(|t| t.due).min();
+            let wait_until = match (deadline, next_timer) {
+                (Some(d), Some(t)) => Some(d.min(t)),
+                (d, t) => d.or(t),
+            };
+            if self.input.eof {
+                self.note_eof();
+                match wait_until {
+                    None => return Ok(Pumped::Eof),
+                    Some(until) => {
+                        std::thread::sleep(until.saturating_duration_since(Instant::now()));
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            self.fire_timers()?;
+                            return Ok(Pumped::Eof);
+                        }
+                        continue;
+                    }
+                }
+            }
+            match self.input.wait(wait_until) {
+                Got::Lines(lines) => {
+                    for l in lines {
+                        self.take_line(l)?;
+                    }
+                    return Ok(Pumped::Input);
+                }
+                Got::Eof => {
+                    self.note_eof();
+                    return Ok(Pumped::Eof);
+                }
+                Got::Timeout => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        self.fire_timers()?;
+                        return Ok(Pumped::Timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_eof(&mut self) {
+        if !self.eof_recorded {
+            self.eof_recorded = true;
+            self.tr.record(Event::StdinEof);
+        }
+    }
+
+    fn fire_timers(&mut self) -> Result<(), Stop> {
+        let now = Instant::now();
+        let (due, later): (Vec<Timer>, Vec<Timer>) = std::mem::take(&mut self.timers)
+            .into_iter()
+            .partition(|t| t.due <= now);
+        self.timers = later;
+        for t in due {
+            for f in t.frames {
+                self.write_msgs(vec![f], Some(t.by.clone()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One stdin line: record it, then route it — handler, awaited response, or the inbox.
+    fn take_line(&mut self, line: Line) -> Result<(), Stop> {
+        let (raw, b64) = match String::from_utf8(line.bytes) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
+            ),
+        };
+        let parsed = match &raw {
+            Some(s) if s.trim().is_empty() => Err(None),
+            Some(s) => serde_json::from_str::<Value>(s).map_err(|e| Some(e.to_string())),
+            None => Err(Some("not valid UTF-8".to_string())),
+        };
+        let (msg, error) = match &parsed {
+            Ok(v) => (Some(v.clone()), None),
+            Err(e) => (None, e.clone()),
+        };
+        self.tr.record(Event::Stdin {
+            raw,
+            b64,
+            msg,
+            error,
+            unterminated: !line.terminated,
+        });
+        let Ok(msg) = parsed else { return Ok(()) };
+        match msg.get("type").and_then(Value::as_str) {
+            Some("control_request") => self.control_request(msg),
+            Some("control_response") => {
+                let rid = matcher::get_path(&msg, "response.request_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                match self.awaiting.get_mut(&rid) {
+                    Some(slot @ None) => *slot = Some(msg),
+                    _ => self.inbox.push_back(msg),
+                }
+                Ok(())
+            }
+            _ => {
+                self.inbox.push_back(msg);
+                Ok(())
+            }
+        }
+    }
+
+    fn control_request(&mut self, msg: Value) -> Result<(), Stop> {
+        let rid = msg
+            .get("request_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let subtype = matcher::get_path(&msg, "request.subtype")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let handler = self
+            .handlers
+            .get(&subtype)
+            .or_else(|| self.handlers.get("*"))
+            .cloned()
+            .unwrap_or_default();
+        let record = |tr: &Transcript, action: &str| {
+            tr.record(Event::Control {
+                request_id: rid.clone(),
+                subtype: subtype.clone(),
+                action: action.into(),
+            })
+        };
+        if handler.script {
+            record(&self.tr, "to_script");
+            self.inbox.push_back(msg);
+            return Ok(());
+        }
+        if handler.never {
+            record(&self.tr, "never");
+            return Ok(());
+        }
+        let frames = if let Some(err) = &handler.error {
+            vec![self.session.control_error(&rid, err, None)]
+        } else if let Some(body) = &handler.respond {
+            let mut vars = self.vars_json();
+            if let Value::Object(m) = &mut vars {
+                m.insert("request".into(), msg.clone());
+            }
+            let body = template::render(body, &vars)
+                .map_err(|e| Stop::Failed(format!("handlers.{subtype}.respond: {e}")))?;
+            vec![Session::control_success(&rid, Some(body))]
+        } else {
+            control::default_answer(&mut self.session, &msg, &mut self.initialized)
+        };
+        let by = format!("handler:{subtype}");
+        match handler.delay {
+            Some(d) if d.0 > 0 => {
+                record(&self.tr, "delayed");
+                self.timers.push(Timer {
+                    due: Instant::now() + d.duration(),
+                    frames,
+                    by,
+                });
+                Ok(())
+            }
+            _ => {
+                record(
+                    &self.tr,
+                    if handler.error.is_some() {
+                        "error"
+                    } else {
+                        "answered"
+                    },
+                );
+                for f in frames {
+                    self.write_msgs(vec![f], Some(by.clone()))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // output
+
+    fn write_msgs(&mut self, msgs: Vec<Value>, by: Option<String>) -> Result<(), Stop> {
+        let mut bytes = Vec::new();
+        for m in &msgs {
+            serde_json::to_writer(&mut bytes, m).map_err(|e| Stop::Failed(e.to_string()))?;
+            bytes.push(b'\n');
+        }
+        for m in &msgs {
+            self.observe(m);
+        }
+        let blocked_us = self.out.write(&bytes)?;
+        self.tr.record(Event::Stdout {
+            len: bytes.len() as u64,
+            msgs: Some(msgs),
+            text: None,
+            b64: None,
+            part: None,
+            burst: None,
+            blocked_us,
+            by,
+        });
+        Ok(())
+    }
+
+    /// Track what the CLI said: the exit code after EOF follows the last result's is_error.
+    fn observe(&mut self, m: &Value) {
+        if m.get("type").and_then(Value::as_str) == Some("result") {
+            self.last_result_is_error = m.get("is_error").and_then(Value::as_bool) == Some(true);
+        }
+        if let Some(id) = m
+            .get("result_index")
+            .and_then(Value::as_u64)
+            .filter(|_| m.get("type").and_then(Value::as_str) == Some("result"))
+        {
+            self.vars.insert("result_index".into(), json!(id));
+        }
+    }
+
+    /// Write bytes as one write, or split at `cuts` with `pause` between parts.
+    fn write_split(
+        &mut self,
+        bytes: &[u8],
+        cuts: &[usize],
+        pause: Option<Millis>,
+        msg: Option<Value>,
+        by: &str,
+    ) -> Result<(), Stop> {
+        if let Some(m) = &msg {
+            self.observe(m);
+        }
+        let mut bounds = vec![0];
+        bounds.extend_from_slice(cuts);
+        bounds.push(bytes.len());
+        let n = bounds.len() - 1;
+        let mut msg = msg;
+        for i in 0..n {
+            if i > 0
+                && let Some(p) = pause
+            {
+                std::thread::sleep(p.duration());
+            }
+            let part = &bytes[bounds[i]..bounds[i + 1]];
+            let blocked_us = self.out.write(part)?;
+            let last = i + 1 == n;
+            let (text, b64) = if msg.is_some() {
+                (None, None)
+            } else {
+                match std::str::from_utf8(part) {
+                    Ok(s) => (Some(s.to_string()), None),
+                    Err(_) => (
+                        None,
+                        Some(base64::engine::general_purpose::STANDARD.encode(part)),
+                    ),
+                }
+            };
+            self.tr.record(Event::Stdout {
+                len: part.len() as u64,
+                msgs: if last {
+                    msg.take().map(|m| vec![m])
+                } else {
+                    None
+                },
+                text,
+                b64,
+                part: (n > 1).then_some([i as u32 + 1, n as u32]),
+                burst: None,
+                blocked_us,
+                by: Some(by.to_string()),
+            });
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // variables
+
+    fn vars_json(&self) -> Value {
+        let mut m = self.vars.clone();
+        m.insert("session_id".into(), json!(self.session.session_id));
+        m.insert(
+            "last_tool_use_id".into(),
+            json!(self.session.last_tool_use_id),
+        );
+        m.entry("result_index").or_insert(json!(0));
+        Value::Object(m)
+    }
+
+    fn build(&mut self, e: &Emit, at: &str) -> Result<Value, Stop> {
+        let msg = build::shorthand(&mut self.session, e);
+        let vars = self.vars_json();
+        build::finish(msg, e.with.as_ref(), &e.without, &vars)
+            .map_err(|err| Stop::Failed(format!("{at}: {err}")))
+    }
+
+    fn capture(
+        &mut self,
+        at: &str,
+        msg: &Value,
+        caps: &BTreeMap<String, String>,
+    ) -> Result<Map<String, Value>, Stop> {
+        let mut got = Map::new();
+        for (name, path) in caps {
+            let v = matcher::get_path(msg, path).cloned().ok_or_else(|| {
+                Stop::Failed(format!(
+                    "{at}: capture `{name}`: path `{path}` is not in the matched message"
+                ))
+            })?;
+            got.insert(name.clone(), v.clone());
+            self.vars.insert(name.clone(), v);
+        }
+        Ok(got)
+    }
+
+    fn step_record(&self, at: &str, step: &str, outcome: &str, detail: Option<String>) {
+        self.tr.record(Event::Step {
+            at: at.to_string(),
+            step: step.to_string(),
+            outcome: outcome.to_string(),
+            detail,
+            captures: None,
+            response: None,
+        });
+    }
+
+    fn on_miss(&self, action: Option<&OnMiss>, at: &str, what: String) -> Flow {
+        match action.unwrap_or(&OnMiss::Fail) {
+            OnMiss::Fail => Err(Stop::Failed(format!("{at}: {what}"))),
+            OnMiss::Continue => Ok(Ctl::Next),
+            OnMiss::Break => Ok(Ctl::Break),
+            OnMiss::Exit(c) => Err(Stop::Exit(*c)),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // steps
+
+    fn steps(&mut self, steps: &[Spanned<Step>]) -> Flow {
+        for s in steps {
+            if let Ctl::Break = self.step(s)? {
+                return Ok(Ctl::Break);
+            }
+        }
+        Ok(Ctl::Next)
+    }
+
+    fn step(&mut self, s: &Spanned<Step>) -> Flow {
+        let at = self.loaded.location(s);
+        match &s.value {
+            Step::Emit(e) => self.emit(e, &at).map(|_| Ctl::Next),
+            Step::Write(w) => {
+                let mut msgs = Vec::with_capacity(w.messages.len());
+                for e in &w.messages {
+                    msgs.push(self.build(e, &at)?);
+                }
+                self.write_msgs(msgs, Some(at)).map(|_| Ctl::Next)
+            }
+            Step::Raw(r) => self.raw(r, &at).map(|_| Ctl::Next),
+            Step::Stderr(e) => self.stderr(e, &at).map(|_| Ctl::Next),
+            Step::Burst(b) => self.burst(b, &at).map(|_| Ctl::Next),
+            Step::Expect(e) => self.expect(e, &at),
+            Step::Request(r) => self.request(r, &at),
+            Step::Sleep(d) => {
+                let until = Instant::now() + d.duration();
+                while Instant::now() < until {
+                    if let Pumped::Timeout | Pumped::Eof = self.pump(Some(until))? {
+                        if self.input.eof {
+                            // stdin is gone: keep sleeping, still firing timers.
+                            self.pump(Some(until))?;
+                        }
+                    }
+                }
+                Ok(Ctl::Next)
+            }
+            Step::WaitEof(w) => {
+                let deadline = w.timeout.map(|t| Instant::now() + t.duration());
+                loop {
+                    match self.pump(deadline)? {
+                        Pumped::Eof => {
+                            self.step_record(&at, "wait_eof", "eof", None);
+                            return Ok(Ctl::Next);
+                        }
+                        Pumped::Timeout => {
+                            self.step_record(&at, "wait_eof", "timed_out", None);
+                            return self.on_miss(
+                                w.on_timeout.as_ref(),
+                                &at,
+                                "stdin was not closed in time".into(),
+                            );
+                        }
+                        Pumped::Input => {}
+                    }
+                }
+            }
+            Step::Hang(h) => {
+                let until = h.for_.map(|d| Instant::now() + d.duration());
+                self.step_record(&at, "hang", "started", None);
+                if h.read_stdin.unwrap_or(true) {
+                    loop {
+                        if let Pumped::Timeout = self.pump(until)? {
+                            break;
+                        }
+                        if until.is_none() && self.input.eof {
+                            // Nothing more to read: just stay alive until killed.
+                            loop {
+                                std::thread::sleep(Duration::from_secs(3600));
+                            }
+                        }
+                        if until.is_some_and(|u| Instant::now() >= u) {
+                            break;
+                        }
+                    }
+                } else {
+                    match until {
+                        Some(u) => std::thread::sleep(u.saturating_duration_since(Instant::now())),
+                        None => loop {
+                            std::thread::sleep(Duration::from_secs(3600));
+                        },
+                    }
+                }
+                Ok(Ctl::Next)
+            }
+            Step::Exit(c) => Err(Stop::Exit(*c)),
+            Step::Kill(sig) => {
+                let n = process::signal_number(sig).unwrap_or(15);
+                Err(Stop::Signal(n, sig.clone()))
+            }
+            Step::Spawn(sp) => {
+                match process::spawn_grandchild(sp) {
+                    Ok(pid) => self.tr.record(Event::Spawned { pid }),
+                    Err(e) => return Err(Stop::Failed(format!("{at}: cannot spawn: {e}"))),
+                }
+                Ok(Ctl::Next)
+            }
+            Step::If(i) => {
+                let holds = self.holds(&i.when);
+                self.step_record(&at, "if", if holds { "then" } else { "else" }, None);
+                if holds {
+                    self.steps(&i.then)
+                } else {
+                    self.steps(&i.otherwise)
+                }
+            }
+            Step::Repeat(r) => {
+                let mut n = 0u64;
+                while r.times.is_none_or(|t| n < t) {
+                    n += 1;
+                    if let Ctl::Break = self.steps(&r.steps)? {
+                        break;
+                    }
+                }
+                Ok(Ctl::Next)
+            }
+            Step::Turn(t) => self.turn(t, &at),
+            Step::InjectedTurn(t) => self.injected_turn(t, &at),
+            Step::Handlers(h) => {
+                self.handlers.extend(h.clone());
+                Ok(Ctl::Next)
+            }
+            Step::Set(vars) => {
+                let ctx = self.vars_json();
+                for (k, v) in vars {
+                    let v = template::render(v, &ctx)
+                        .map_err(|e| Stop::Failed(format!("{at}: {e}")))?;
+                    self.vars.insert(k.clone(), v);
+                }
+                Ok(Ctl::Next)
+            }
+            Step::Note(text) => {
+                self.tr.record(Event::Note { text: text.clone() });
+                Ok(Ctl::Next)
+            }
+        }
+    }
+
+    fn emit(&mut self, e: &Emit, at: &str) -> Result<(), Stop> {
+        let msg = self.build(e, at)?;
+        let mut bytes = serde_json::to_vec(&msg).map_err(|err| Stop::Failed(err.to_string()))?;
+        bytes.push(b'\n');
+        let cuts = cut_points(bytes.len(), e.split, e.split_at.as_deref());
+        if cuts.is_empty() {
+            self.write_msgs(vec![msg], Some(at.to_string()))
+        } else {
+            self.write_split(&bytes, &cuts, e.pause, Some(msg), at)
+        }
+    }
+
+    fn raw(&mut self, r: &Raw, at: &str) -> Result<(), Stop> {
+        let one = match (&r.text, &r.hex) {
+            (Some(t), _) => {
+                let vars = self.vars_json();
+                match template::render_str(t, &vars)
+                    .map_err(|e| Stop::Failed(format!("{at}: {e}")))?
+                {
+                    Value::String(s) => s.into_bytes(),
+                    other => other.to_string().into_bytes(),
+                }
+            }
+            (None, Some(h)) => decode_hex(h).map_err(|e| Stop::Failed(format!("{at}: {e}")))?,
+            (None, None) => Vec::new(),
+        };
+        let bytes = one.repeat(r.repeat.unwrap_or(1) as usize);
+        let cuts = cut_points(bytes.len(), r.split, r.split_at.as_deref());
+        self.write_split(&bytes, &cuts, r.pause, None, at)
+    }
+
+    fn stderr(&mut self, e: &StderrStep, at: &str) -> Result<(), Stop> {
+        if let Some(t) = &e.text {
+            let vars = self.vars_json();
+            let mut text = match template::render_str(t, &vars)
+                .map_err(|err| Stop::Failed(format!("{at}: {err}")))?
+            {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            // stderr's reader being gone is not our problem: the real CLI ignores it too.
+            let blocked_us = self.err.write(text.as_bytes()).unwrap_or(0);
+            self.tr.record(Event::Stderr {
+                len: text.len() as u64,
+                text: Some(text),
+                flood: false,
+                blocked_us,
+            });
+        }
+        if let Some(total) = e.flood_bytes {
+            let chunk = e.chunk.unwrap_or(8192).max(64) as usize;
+            let line = "[DEBUG] mcp server foo: connection state unchanged; retrying handshake with backoff\n";
+            let block: Vec<u8> = line.bytes().cycle().take(chunk).collect();
+            let mut written = 0u64;
+            let mut blocked = 0u64;
+            while written < total {
+                let n = (total - written).min(chunk as u64) as usize;
+                match self.err.write(&block[..n]) {
+                    Ok(us) => blocked += us,
+                    Err(_) => break,
+                }
+                written += n as u64;
+            }
+            self.tr.record(Event::Stderr {
+                len: written,
+                text: None,
+                flood: true,
+                blocked_us: blocked,
+            });
+        }
+        Ok(())
+    }
+
+    fn burst(&mut self, b: &Burst, at: &str) -> Result<(), Stop> {
+        let msg = match &b.message {
+            Some(e) => self.build(e, at)?,
+            None => build::burst_filler(&mut self.session, 4000),
+        };
+        let mut line = serde_json::to_vec(&msg).map_err(|e| Stop::Failed(e.to_string()))?;
+        line.push(b'\n');
+        let per_write = b.per_write.unwrap_or(1).max(1) as usize;
+        let count = match (b.count, b.bytes) {
+            (Some(c), _) => c,
+            (None, Some(bytes)) => bytes.div_ceil(line.len() as u64),
+            (None, None) => 0,
+        };
+        let block = line.repeat(per_write);
+        let mut sent = 0u64;
+        let mut blocked = 0u64;
+        let mut bytes = 0u64;
+        while sent < count {
+            let k = ((count - sent) as usize).min(per_write);
+            let part = &block[..k * line.len()];
+            blocked += self.out.write(part)?;
+            sent += k as u64;
+            bytes += part.len() as u64;
+        }
+        self.tr.record(Event::Stdout {
+            len: bytes,
+            msgs: None,
+            text: None,
+            b64: None,
+            part: None,
+            burst: Some(sent),
+            blocked_us: blocked,
+            by: Some(at.to_string()),
+        });
+        Ok(())
+    }
+
+    /// Take the first inbox message matching `pattern`; with `strict`, the first message must.
+    fn take_match(&mut self, pattern: &Value, strict: bool) -> Result<Option<Value>, String> {
+        for i in 0..self.inbox.len() {
+            match matcher::matches(pattern, &self.inbox[i]) {
+                Ok(()) => return Ok(self.inbox.remove(i)),
+                Err(m) if strict => return Err(m.to_string()),
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn expect(&mut self, e: &Expect, at: &str) -> Flow {
+        let vars = self.vars_json();
+        let pattern = template::render(&e.pattern, &vars)
+            .map_err(|err| Stop::Failed(format!("{at}: {err}")))?;
+        let deadline = e.timeout.map(|t| Instant::now() + t.duration());
+        match self.wait_for(&pattern, e.strict, deadline, at)? {
+            Waited::Got(msg) => {
+                let caps = self.capture(at, &msg, &e.capture)?;
+                self.tr.record(Event::Step {
+                    at: at.to_string(),
+                    step: "expect".into(),
+                    outcome: "matched".into(),
+                    detail: None,
+                    captures: (!caps.is_empty()).then_some(caps),
+                    response: None,
+                });
+                Ok(Ctl::Next)
+            }
+            Waited::Mismatch(why) => {
+                self.step_record(at, "expect", "mismatched", Some(why.clone()));
+                Err(Stop::Failed(format!(
+                    "{at}: unexpected stdin message: {why}"
+                )))
+            }
+            Waited::Eof => {
+                self.step_record(at, "expect", "eof", None);
+                self.on_miss(
+                    e.on_eof.as_ref(),
+                    at,
+                    "stdin closed before a matching message arrived".into(),
+                )
+            }
+            Waited::Timeout => {
+                self.step_record(at, "expect", "timed_out", None);
+                self.on_miss(
+                    e.on_timeout.as_ref(),
+                    at,
+                    "no matching stdin message before the timeout".into(),
+                )
+            }
+        }
+    }
+
+    fn wait_for(
+        &mut self,
+        pattern: &Value,
+        strict: bool,
+        deadline: Option<Instant>,
+        _at: &str,
+    ) -> Result<Waited, Stop> {
+        loop {
+            match self.take_match(pattern, strict) {
+                Ok(Some(m)) => return Ok(Waited::Got(m)),
+                Err(why) => return Ok(Waited::Mismatch(why)),
+                Ok(None) => {}
+            }
+            if self.input.eof {
+                self.note_eof();
+                return Ok(Waited::Eof);
+            }
+            match self.pump(deadline)? {
+                Pumped::Timeout => return Ok(Waited::Timeout),
+                Pumped::Eof | Pumped::Input => {}
+            }
+        }
+    }
+
+    fn request(&mut self, r: &Request, at: &str) -> Flow {
+        let mut msg = build::control_request(&mut self.session, &r.spec());
+        let vars = self.vars_json();
+        msg = template::render(&msg, &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))?;
+        let rid = msg
+            .get("request_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.awaiting.insert(rid.clone(), None);
+        self.write_msgs(vec![msg], Some(at.to_string()))?;
+        let deadline = r.timeout.map(|t| Instant::now() + t.duration());
+        loop {
+            if let Some(Some(resp)) = self.awaiting.get(&rid) {
+                let resp = resp.clone();
+                self.awaiting.remove(&rid);
+                if let Some(p) = &r.expect_response {
+                    let p = template::render(p, &self.vars_json())
+                        .map_err(|e| Stop::Failed(format!("{at}: {e}")))?;
+                    if let Err(m) = matcher::matches(&p, &resp) {
+                        self.step_record(at, "request", "mismatched", Some(m.to_string()));
+                        return Err(Stop::Failed(format!(
+                            "{at}: the response to control request {rid} did not match: {m}"
+                        )));
+                    }
+                }
+                let caps = self.capture(at, &resp, &r.capture)?;
+                self.vars.insert("response".into(), resp.clone());
+                self.tr.record(Event::Step {
+                    at: at.to_string(),
+                    step: "request".into(),
+                    outcome: "answered".into(),
+                    detail: None,
+                    captures: (!caps.is_empty()).then_some(caps),
+                    response: Some(resp),
+                });
+                return Ok(Ctl::Next);
+            }
+            if self.input.eof {
+                self.note_eof();
+                self.awaiting.remove(&rid);
+                self.step_record(at, "request", "eof", Some(format!("request_id {rid}")));
+                return self.on_miss(
+                    r.on_eof.as_ref(),
+                    at,
+                    format!("stdin closed before control request {rid} was answered"),
+                );
+            }
+            if let Pumped::Timeout = self.pump(deadline)? {
+                self.awaiting.remove(&rid);
+                self.step_record(
+                    at,
+                    "request",
+                    "timed_out",
+                    Some(format!("request_id {rid}")),
+                );
+                return self.on_miss(
+                    r.on_timeout.as_ref(),
+                    at,
+                    format!("control request {rid} was not answered in time"),
+                );
+            }
+        }
+    }
+
+    fn holds(&self, c: &Condition) -> bool {
+        let mut ok = true;
+        if let Some(f) = &c.flag {
+            ok &= match self.inv.flag(f) {
+                None => false,
+                Some(v) => c.value.as_ref().is_none_or(|want| *want == v),
+            };
+        }
+        for (k, want) in &c.env {
+            ok &= self
+                .inv
+                .env
+                .get(k)
+                .is_some_and(|v| want == "{...}" || v == want);
+        }
+        if let Some(p) = &c.profile {
+            ok &= p
+                .split(|ch: char| ch == ',' || ch.is_whitespace())
+                .any(|v| v == self.session.profile.version());
+        }
+        if let Some(var) = &c.var {
+            let vars = self.vars_json();
+            let got = matcher::get_path(&vars, var);
+            ok &= match &c.equals {
+                None => got.is_some_and(|v| !v.is_null()),
+                Some(want) => got.is_some_and(|g| matcher::matches(want, g).is_ok()),
+            };
+        }
+        ok != c.not
+    }
+
+    fn turn(&mut self, t: &TurnStep, at: &str) -> Flow {
+        let pattern = match &t.prompt {
+            Some(p) => template::render(p, &self.vars_json())
+                .map_err(|e| Stop::Failed(format!("{at}: {e}")))?,
+            None => json!({"type": "user"}),
+        };
+        let deadline = t.timeout.map(|d| Instant::now() + d.duration());
+        let prompt = match self.wait_for(&pattern, false, deadline, at)? {
+            Waited::Got(m) => m,
+            Waited::Mismatch(why) => return Err(Stop::Failed(format!("{at}: {why}"))),
+            Waited::Eof => {
+                self.step_record(at, "turn", "eof", None);
+                let default = OnMiss::Exit(if self.last_result_is_error { 1 } else { 0 });
+                return self.on_miss(
+                    Some(t.on_eof.as_ref().unwrap_or(&default)),
+                    at,
+                    "stdin closed".into(),
+                );
+            }
+            Waited::Timeout => {
+                self.step_record(at, "turn", "timed_out", None);
+                return self.on_miss(
+                    t.on_timeout.as_ref(),
+                    at,
+                    "no prompt before the timeout".into(),
+                );
+            }
+        };
+        self.turns_begun += 1;
+        let uuid = prompt
+            .get("uuid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.vars
+            .insert("prompt_text".into(), json!(build::prompt_text(&prompt)));
+        self.vars.insert("prompt_uuid".into(), json!(uuid));
+        self.vars.insert("prompt".into(), prompt);
+        self.vars.insert("turn".into(), json!(self.turns_begun));
+        self.session.begin_turn(uuid.clone());
+        self.step_record(at, "turn", "prompt", None);
+        let new = self.session.profile.is_new();
+        let mut pre = Vec::new();
+        if self.session.reads_session_state {
+            pre.push(self.session.session_state("running"));
+        }
+        if new && let Some(u) = &uuid {
+            pre.push(self.session.command_lifecycle(u, "queued"));
+            pre.push(self.session.command_lifecycle(u, "started"));
+        }
+        for m in pre {
+            self.write_msgs(vec![m], Some(at.to_string()))?;
+        }
+        let init = self.session.init();
+        self.write_msgs(vec![init], Some(at.to_string()))?;
+        let reply = self.reply_text(t.reply.as_deref(), at)?;
+        self.body(t.steps.as_deref(), &reply, at)?;
+        let result = self.result_for(t.result.as_ref(), t.result_with.as_ref(), at)?;
+        self.write_msgs(vec![result], Some(at.to_string()))?;
+        let mut post = Vec::new();
+        if new && let Some(u) = &uuid {
+            post.push(self.session.command_lifecycle(u, "completed"));
+        }
+        if self.session.reads_session_state && t.idle.unwrap_or(true) {
+            post.push(self.session.session_state("idle"));
+        }
+        for m in post {
+            self.write_msgs(vec![m], Some(at.to_string()))?;
+        }
+        Ok(Ctl::Next)
+    }
+
+    fn injected_turn(&mut self, t: &InjectedTurn, at: &str) -> Flow {
+        self.session.begin_turn(None);
+        let init = self.session.init();
+        self.write_msgs(vec![init], Some(at.to_string()))?;
+        let reply = match &t.reply {
+            Some(r) => self.reply_text(Some(r), at)?,
+            None => "The background task finished.".to_string(),
+        };
+        self.body(t.steps.as_deref(), &reply, at)?;
+        let result = self.session.result(crate::profile::messages::ResultArgs {
+            injected: true,
+            ..Default::default()
+        });
+        self.write_msgs(vec![result], Some(at.to_string()))?;
+        if self.session.reads_session_state && t.idle.unwrap_or(true) {
+            let idle = self.session.session_state("idle");
+            self.write_msgs(vec![idle], Some(at.to_string()))?;
+        }
+        Ok(Ctl::Next)
+    }
+
+    fn reply_text(&mut self, reply: Option<&str>, at: &str) -> Result<String, Stop> {
+        match reply {
+            None => Ok(format!("Reply to prompt {}.", self.turns_begun)),
+            Some(r) => match template::render_str(r, &self.vars_json())
+                .map_err(|e| Stop::Failed(format!("{at}: {e}")))?
+            {
+                Value::String(s) => Ok(s),
+                other => Ok(other.to_string()),
+            },
+        }
+    }
+
+    /// A turn's body: the author's steps, or one assistant text block with the reply.
+    fn body(&mut self, steps: Option<&[Spanned<Step>]>, reply: &str, at: &str) -> Result<(), Stop> {
+        match steps {
+            Some(steps) => {
+                self.steps(steps)?;
+            }
+            None => {
+                let m = self
+                    .session
+                    .assistant(crate::profile::messages::Session::text_block(reply), None);
+                self.write_msgs(vec![m], Some(at.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The turn's result, with the author's overrides.
+    fn result_for(
+        &mut self,
+        spec: Option<&ResultSpec>,
+        with: Option<&Value>,
+        at: &str,
+    ) -> Result<Value, Stop> {
+        let args = spec.map(build::result_args).unwrap_or_default();
+        let msg = self.session.result(args);
+        let vars = self.vars_json();
+        build::finish(msg, with, &[], &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))
+    }
+}
+
+enum Waited {
+    Got(Value),
+    Mismatch(String),
+    Eof,
+    Timeout,
+}

@@ -1,0 +1,136 @@
+//! Process-level behaviour: signals (SIGTERM handling like the real CLI), the watchdog, dying by a
+//! signal, and grandchildren that outlive the fake.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use signal_hook::consts::signal::*;
+use signal_hook::iterator::Signals;
+
+use crate::scenario::model::{SigtermPolicy, Spawn};
+use crate::transcript::{Event, Transcript};
+
+/// Exit code when the watchdog ends the run.
+pub const EXIT_WATCHDOG: i32 = 98;
+/// Exit code when an expectation of the script failed (timed out, mismatched, stdin closed).
+pub const EXIT_EXPECT_FAILED: i32 = 97;
+/// Exit code for a bad scenario or bad fake-claude flags.
+pub const EXIT_BAD_SCENARIO: i32 = 2;
+
+/// Signal names the scenario language knows.
+pub fn signal_number(name: &str) -> Option<i32> {
+    let n = name.trim().to_ascii_uppercase();
+    let n = n.strip_prefix("SIG").unwrap_or(&n);
+    Some(match n {
+        "HUP" => SIGHUP,
+        "INT" => SIGINT,
+        "QUIT" => SIGQUIT,
+        "ILL" => SIGILL,
+        "ABRT" => SIGABRT,
+        "BUS" => SIGBUS,
+        "FPE" => SIGFPE,
+        "KILL" => SIGKILL,
+        "SEGV" => SIGSEGV,
+        "PIPE" => SIGPIPE,
+        "ALRM" => SIGALRM,
+        "TERM" => SIGTERM,
+        "USR1" => SIGUSR1,
+        "USR2" => SIGUSR2,
+        _ => return None,
+    })
+}
+
+/// Die by `sig` (default disposition); if the signal does not kill, exit 128+sig.
+pub fn die_by_signal(sig: i32) -> ! {
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig)
+}
+
+/// SIGTERM as the real CLI handles it: exit 143 (or as the scenario says). Runs on its own thread
+/// so it works even while the engine is blocked in a write.
+pub fn install_sigterm(policy: SigtermPolicy, transcript: Arc<Transcript>) {
+    if policy == SigtermPolicy::Default {
+        return;
+    }
+    let Ok(mut signals) = Signals::new([SIGTERM]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                match policy {
+                    SigtermPolicy::Ignore => transcript.record(Event::Signal {
+                        signal: "SIGTERM".into(),
+                        action: "ignored".into(),
+                    }),
+                    _ => {
+                        transcript.record(Event::Signal {
+                            signal: "SIGTERM".into(),
+                            action: "exit".into(),
+                        });
+                        transcript.record(Event::Exit { code: 143 });
+                        std::process::exit(143);
+                    }
+                }
+            }
+        });
+}
+
+/// Ends the run after `after` no matter what the engine is doing.
+pub fn start_watchdog(after: Duration, transcript: Arc<Transcript>) {
+    let _ = std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            transcript.record(Event::Watchdog {
+                after_ms: after.as_millis() as u64,
+            });
+            transcript.record(Event::Exit {
+                code: EXIT_WATCHDOG,
+            });
+            eprintln!(
+                "fake-claude: watchdog fired after {} ms; exiting {EXIT_WATCHDOG}",
+                after.as_millis()
+            );
+            std::process::exit(EXIT_WATCHDOG);
+        });
+}
+
+/// A grandchild that keeps the pipes open and/or ignores SIGTERM — what leaks in production when a
+/// CLI's tool subprocess survives it (FM-17). Bounded lifetime so tests never leak forever.
+pub fn spawn_grandchild(spec: &Spawn) -> std::io::Result<u32> {
+    let secs = spec
+        .lifetime
+        .map(|m| m.0.div_ceil(1000))
+        .unwrap_or(300)
+        .max(1);
+    let trap = if spec.ignore_sigterm {
+        "trap '' TERM; "
+    } else {
+        ""
+    };
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(format!("{trap}exec sleep {secs}"));
+    cmd.stdin(Stdio::null());
+    if spec.hold_stdout {
+        cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    } else {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    let child = cmd.spawn()?;
+    Ok(child.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(signal_number("SIGTERM"), Some(15));
+        assert_eq!(signal_number("kill"), Some(9));
+        assert_eq!(signal_number("SIGNOPE"), None);
+    }
+}

@@ -1,0 +1,44 @@
+//! The scenario language: model (serde types), loading with diagnostics, JSON Schema.
+
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod schema;
+
+pub use load::{LoadError, Loaded, load_file, load_str};
+pub use model::Scenario;
+
+/// The scenario fake-claude plays when none is given: a well-mannered CLI.
+pub const DEFAULT_SCENARIO: &str = include_str!("default.yaml");
+pub const DEFAULT_SOURCE: &str = "<embedded default>";
+
+pub fn default_scenario() -> Loaded {
+    // The embedded default is checked by a unit test, so this cannot fail in a released build;
+    // if it somehow did, an empty script (idle CLI) is the safest fallback.
+    load_str(DEFAULT_SCENARIO, DEFAULT_SOURCE).unwrap_or_else(|_| Loaded {
+        scenario: Scenario {
+            name: "default".into(),
+            description: String::new(),
+            sources: vec![],
+            profile: None,
+            tags: vec![],
+            requires: vec![],
+            watchdog: None,
+            seed: None,
+            on_sigterm: None,
+            handlers: Default::default(),
+            drive: Default::default(),
+            expect: Default::default(),
+            script: vec![],
+        },
+        source: DEFAULT_SOURCE.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn embedded_default_loads() {
+        super::load_str(super::DEFAULT_SCENARIO, super::DEFAULT_SOURCE).unwrap();
+    }
+}

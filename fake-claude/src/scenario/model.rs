@@ -1,0 +1,902 @@
+//! The scenario model: what a scenario file says, as serde types. fake-claude runs `script`; the
+//! harness reads `drive` and `expect`. Steps are externally tagged (`- emit: {...}`) so YAML spans
+//! survive deserialization and errors point at the right line.
+//!
+//! Doc comments here become the descriptions in `scenario.schema.json`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+pub use super::duration::Millis;
+
+/// A scripted session of the Claude Code CLI, plus how a supervisor is driven through it and what
+/// it is expected to do.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short identifier, e.g. `cross-turn-notification`.
+    pub name: String,
+    /// What real-world failure this reproduces, for a reader who has never seen it.
+    #[serde(default)]
+    pub description: String,
+    /// Public sources: issue and PR links, catalogue ids (`FM-36`).
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// CLI version profile whose message shapes are emitted: `2.1.81` or `2.1.330` (default).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Free-form tags for filtering (`turns`, `background`, ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Capabilities a supervisor must claim for this scenario to apply (e.g. `multi-turn`,
+    /// `background-aware`); others show the scenario as skipped.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// The fake ends itself (exit 98, a `watchdog` transcript record) after this long. Default 60s.
+    #[serde(default)]
+    pub watchdog: Option<Millis>,
+    /// Seed for generated ids (session id, uuids, tool ids). Same seed, same ids.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// What the fake does on SIGTERM: `exit` with 143 like the real CLI (default), `ignore` it, or
+    /// `default` (die by the signal).
+    #[serde(default)]
+    pub on_sigterm: Option<SigtermPolicy>,
+    /// Answers to control requests the supervisor may send at any time, by subtype (`initialize`,
+    /// `interrupt`, `set_permission_mode`, `set_model`, `mcp_status`, `stop_task`, ... or `*` for any
+    /// other). Unlisted subtypes get the profile's default answer.
+    #[serde(default)]
+    pub handlers: BTreeMap<String, Handler>,
+    /// How the harness drives a supervisor through this scenario.
+    #[serde(default)]
+    pub drive: Drive,
+    /// What the harness expects of the supervisor.
+    #[serde(default)]
+    pub expect: Expectations,
+    /// The steps fake-claude performs, in order. When they run out the fake behaves like an idle
+    /// CLI: it answers control requests until stdin closes, then exits 0.
+    #[schemars(with = "Vec<Step>")]
+    pub script: Vec<Spanned<Step>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SigtermPolicy {
+    /// Record the signal and exit 143, as the real CLI does.
+    Exit,
+    /// Record the signal and keep going (a CLI that ignores SIGTERM).
+    Ignore,
+    /// Die by the signal.
+    Default,
+}
+
+/// How a control request from the supervisor is answered.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Handler {
+    /// Answer this long after the request arrives (other input keeps being served meanwhile).
+    #[serde(default)]
+    pub delay: Option<Millis>,
+    /// Success `response` body to send instead of the profile default. Templates see `request`
+    /// (the whole control_request) and the scenario's captures.
+    #[serde(default)]
+    pub respond: Option<Value>,
+    /// Answer with an error response carrying this text.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Never answer (the request is recorded).
+    #[serde(default)]
+    pub never: bool,
+    /// Do not answer automatically: hand the request to the script, whose `expect` steps can match
+    /// it and whose `emit: {control_response: ...}` answers it.
+    #[serde(default)]
+    pub script: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// drive + expect: read by the harness
+
+/// The supervisor's side of the conversation, as a plan the harness hands to the adapter.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Drive {
+    /// `multi_turn` (one CLI process, prompts in sequence) or `one_shot` (one prompt, stdin closed
+    /// when the run is over). Default: `one_shot` for a single turn, `multi_turn` otherwise.
+    #[serde(default)]
+    pub mode: Option<DriveMode>,
+    /// The prompts, one per turn, with actions to perform during the turn.
+    #[serde(default)]
+    pub turns: Vec<DriveTurn>,
+    /// How long the supervisor should wait for each turn's result.
+    #[serde(default)]
+    pub turn_timeout: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DriveMode {
+    OneShot,
+    MultiTurn,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriveTurn {
+    /// The prompt text.
+    pub prompt: String,
+    /// Pad the prompt with filler up to this many bytes (large prompts expose pipe deadlocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_to_bytes: Option<u64>,
+    /// Things the supervisor is asked to do during this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<DriveAction>,
+}
+
+/// An action the supervisor performs during a turn, `after` its prompt was written.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriveAction {
+    /// `interrupt`, `set_permission_mode`, `set_model`, `stop_task`.
+    pub kind: String,
+    /// Delay after the prompt was written.
+    #[serde(default)]
+    pub after: Millis,
+    /// Parameters of the action (`mode`, `model`, `task_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+}
+
+/// Expected supervisor outcome. Where turns are not written out, the harness derives them from
+/// the script: the result emitted in answer to prompt N defines turn N.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Per-turn outcome, in prompt order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnExpect>,
+    /// Patterns on what the supervisor wrote to the CLI's stdin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stdin: Vec<StdinExpect>,
+    /// Expectations that hold only for supervisors with a given policy (e.g. `foreground-only`,
+    /// `background-aware`); merged over the general ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_policy: BTreeMap<String, PolicyExpectations>,
+    /// Built-in invariants this scenario waives, each with the reason why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub waive: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyExpectations {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnExpect>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stdin: Vec<StdinExpect>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnExpect {
+    /// `completed`, `failed`, `aborted` or `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TurnStatus>,
+    /// The exact output text (`[..]` globs allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The error text must contain this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_contains: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnStatus {
+    Completed,
+    Failed,
+    Aborted,
+    Timeout,
+}
+
+/// A pattern on the stdin messages the supervisor wrote.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StdinExpect {
+    /// JSON pattern (subset match; `"{...}"` any value; `[..]` globs in strings).
+    #[serde(rename = "match")]
+    pub pattern: Value,
+    /// How many messages must match (default: at least one). 0 means none may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Why this matters, shown when it fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// script: read by fake-claude
+
+/// One step of the script.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Write one message (exact JSON or a shorthand), as one write or split into several.
+    Emit(Box<Emit>),
+    /// Write several messages in a single write(2).
+    Write(WriteMany),
+    /// Write raw bytes: no newline implied, invalid UTF-8 possible.
+    Raw(Raw),
+    /// Write text to stderr, or flood it.
+    Stderr(StderrStep),
+    /// Write many messages or bytes as fast as the reader drains them.
+    Burst(Burst),
+    /// Wait for a stdin message matching a pattern.
+    Expect(Expect),
+    /// Send a control_request to the supervisor and wait for its response.
+    Request(Request),
+    /// Pause (stdin keeps being served: control requests are answered meanwhile).
+    Sleep(Millis),
+    /// Wait until stdin is closed.
+    WaitEof(WaitEof),
+    /// Stop making progress: keep reading stdin (or not) and write nothing, until killed or the
+    /// watchdog fires.
+    Hang(Hang),
+    /// Exit with this code.
+    Exit(i32),
+    /// Send this signal to itself (`SIGTERM`, `SIGKILL`, `SIGINT`, `SIGSEGV`, ...).
+    Kill(String),
+    /// Start a grandchild process that outlives the fake.
+    Spawn(Spawn),
+    /// Run steps depending on how the fake was invoked (argv, env).
+    If(Box<If>),
+    /// Run steps repeatedly.
+    Repeat(Box<Repeat>),
+    /// A whole turn: wait for a prompt, then init, the body (default: one assistant text), result.
+    Turn(Box<TurnStep>),
+    /// An unsolicited turn (init, assistant, result) as the CLI runs after a task notification.
+    InjectedTurn(Box<InjectedTurn>),
+    /// Replace control-request handlers from here on.
+    Handlers(BTreeMap<String, Handler>),
+    /// Set template variables.
+    Set(BTreeMap<String, Value>),
+    /// Record a note in the transcript.
+    Note(String),
+}
+
+/// A message to write. Exactly one message kind must be given; `with`/`without` adjust the
+/// generated message; the write options say how it reaches the pipe.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Emit {
+    /// An exact message, written as given (templates substituted).
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// `system/init` (first frame of every turn).
+    #[serde(default, deserialize_with = "present")]
+    pub init: Option<Empty>,
+    /// An assistant message with one content block.
+    #[serde(default)]
+    pub assistant: Option<AssistantSpec>,
+    /// A `user` message carrying a tool_result block and the top-level `tool_use_result`.
+    #[serde(default)]
+    pub tool_result: Option<ToolResultSpec>,
+    /// A `user` message with text content (e.g. `[Request interrupted by user]`).
+    #[serde(default)]
+    pub user_text: Option<String>,
+    /// The turn's `result`.
+    #[serde(default, deserialize_with = "present")]
+    pub result: Option<ResultSpec>,
+    #[serde(default)]
+    pub task_started: Option<TaskStartedSpec>,
+    #[serde(default)]
+    pub task_progress: Option<TaskProgressSpec>,
+    #[serde(default)]
+    pub task_updated: Option<TaskUpdatedSpec>,
+    #[serde(default)]
+    pub task_notification: Option<TaskNotificationSpec>,
+    /// `system/background_tasks_changed` listing these task ids (2.1.330).
+    #[serde(default)]
+    pub background_tasks_changed: Option<Vec<BackgroundTask>>,
+    /// `system/session_state_changed` (`idle`, `running`, `requires_action`).
+    #[serde(default)]
+    pub session_state: Option<String>,
+    /// `system/status` with this permission mode.
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    #[serde(default)]
+    pub permission_denied: Option<PermissionDeniedSpec>,
+    /// A control_request to the supervisor, not awaited (use `request` to await the answer).
+    #[serde(default)]
+    pub control_request: Option<ControlRequestSpec>,
+    /// An answer to a control request the supervisor sent (see handlers' `script`).
+    #[serde(default)]
+    pub control_response: Option<ControlResponseSpec>,
+    #[serde(default)]
+    pub control_cancel_request: Option<CancelSpec>,
+    /// A `stream_event` wrapping this raw Messages-API event.
+    #[serde(default)]
+    pub stream_event: Option<Value>,
+    #[serde(default)]
+    pub rate_limit_event: Option<RateLimitSpec>,
+    #[serde(default, deserialize_with = "present")]
+    pub keep_alive: Option<Empty>,
+    #[serde(default)]
+    pub api_retry: Option<ApiRetrySpec>,
+    #[serde(default, deserialize_with = "present")]
+    pub compact_boundary: Option<CompactSpec>,
+    /// Deep-merged over the generated message (objects merge, other values replace).
+    #[serde(default)]
+    pub with: Option<Value>,
+    /// Dotted paths removed from the generated message (e.g. `message.model`).
+    #[serde(default)]
+    pub without: Vec<String>,
+    /// Split the line into this many writes of near-equal size.
+    #[serde(default)]
+    pub split: Option<u32>,
+    /// Split the line at these byte offsets (may fall inside a UTF-8 character).
+    #[serde(default)]
+    pub split_at: Option<Vec<usize>>,
+    /// Pause between the writes of a split line.
+    #[serde(default)]
+    pub pause: Option<Millis>,
+}
+
+/// An empty mapping (`{}`) or nothing.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssistantSpec {
+    /// A text block.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A generated text block of exactly this many bytes (huge lines without storing them).
+    #[serde(default)]
+    pub text_bytes: Option<u64>,
+    /// A thinking block.
+    #[serde(default)]
+    pub thinking: Option<String>,
+    /// A tool_use block.
+    #[serde(default)]
+    pub tool_use: Option<ToolUseSpec>,
+    /// Set for sub-agent frames: the launching Agent tool_use id.
+    #[serde(default)]
+    pub parent_tool_use_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolUseSpec {
+    /// Tool use id; generated (`toolu_...`) when absent and captured as `last_tool_use_id`.
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub input: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolResultSpec {
+    /// Defaults to the last tool_use id emitted.
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    /// The tool_result content: a string or a list of content blocks.
+    #[serde(default)]
+    pub content: Value,
+    #[serde(default)]
+    pub is_error: bool,
+    /// The top-level structured `tool_use_result` (e.g. `{status: async_launched, ...}`).
+    #[serde(default)]
+    pub tool_use_result: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultSpec {
+    /// `success` (default), `error_during_execution`, `error_max_turns`, `error_max_budget_usd`, ...
+    #[serde(default)]
+    pub subtype: Option<String>,
+    /// The result text (success). Defaults to the last assistant text of the turn.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Generated result text of exactly this many bytes.
+    #[serde(default)]
+    pub text_bytes: Option<u64>,
+    /// Defaults to false for success, true for error subtypes.
+    #[serde(default)]
+    pub is_error: Option<bool>,
+    /// Error strings for error subtypes.
+    #[serde(default)]
+    pub errors: Option<Vec<String>>,
+    /// Mark as an injected turn's result (`origin.kind = task-notification` on 2.1.330).
+    #[serde(default)]
+    pub injected: bool,
+    /// `terminal_reason` (2.1.330): `completed`, `aborted_streaming`, `aborted_tools`, `api_error`, ...
+    #[serde(default)]
+    pub terminal_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskStartedSpec {
+    pub task_id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `local_bash` (default), `local_agent`, `local_workflow`, ...
+    #[serde(default)]
+    pub task_type: Option<String>,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    /// Agent tasks: the prompt.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskProgressSpec {
+    pub task_id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    #[serde(default)]
+    pub last_tool_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskUpdatedSpec {
+    pub task_id: String,
+    /// pending, running, paused, completed (default), failed, killed.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskNotificationSpec {
+    pub task_id: String,
+    /// completed (default), failed, stopped.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub output_file: Option<String>,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundTask {
+    pub task_id: String,
+    #[serde(default)]
+    pub task_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDeniedSpec {
+    pub tool_name: String,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A CLI-initiated control request. Exactly one kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlRequestSpec {
+    /// Request id; a fresh UUID when absent.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub can_use_tool: Option<CanUseToolSpec>,
+    #[serde(default)]
+    pub hook_callback: Option<HookCallbackSpec>,
+    #[serde(default)]
+    pub mcp_message: Option<McpMessageSpec>,
+    /// Any other request body, written as given (must carry `subtype`).
+    #[serde(default)]
+    pub other: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CanUseToolSpec {
+    pub tool_name: String,
+    #[serde(default)]
+    pub input: Value,
+    /// Defaults to the last tool_use id emitted.
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookCallbackSpec {
+    /// e.g. `hook_0`.
+    pub callback_id: String,
+    /// `PreToolUse` (default), `PostToolUse`, ...
+    #[serde(default)]
+    pub hook_event_name: Option<String>,
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    #[serde(default)]
+    pub tool_input: Option<Value>,
+    #[serde(default)]
+    pub tool_use_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpMessageSpec {
+    pub server_name: String,
+    /// The JSON-RPC message.
+    pub message: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlResponseSpec {
+    pub request_id: String,
+    /// Success body.
+    #[serde(default)]
+    pub response: Option<Value>,
+    /// Error text (makes it an error response).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSpec {
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    /// `allowed`, `allowed_warning` (default), `rejected`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub rate_limit_type: Option<String>,
+    #[serde(default)]
+    pub utilization: Option<f64>,
+    #[serde(default)]
+    pub resets_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiRetrySpec {
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    #[serde(default)]
+    pub error_status: Option<u32>,
+    #[serde(default)]
+    pub retry_delay_ms: Option<u64>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompactSpec {
+    /// `auto` (default) or `manual`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+    #[serde(default)]
+    pub pre_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriteMany {
+    /// Messages concatenated (each newline-terminated) into one write.
+    pub messages: Vec<Emit>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    /// Text written as UTF-8 (templates substituted). No newline is added.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Bytes as hex (`"7b 22 ff 0a"`; spaces ignored): invalid UTF-8 possible.
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// Write the bytes this many times in one write.
+    #[serde(default)]
+    pub repeat: Option<u64>,
+    #[serde(default)]
+    pub split: Option<u32>,
+    #[serde(default)]
+    pub split_at: Option<Vec<usize>>,
+    #[serde(default)]
+    pub pause: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StderrStep {
+    /// Text to write (a newline is added unless it ends with one).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Flood: write this many bytes of filler lines (`[DEBUG] ...`) in chunks.
+    #[serde(default)]
+    pub flood_bytes: Option<u64>,
+    /// Chunk size for the flood (default 8 KiB).
+    #[serde(default)]
+    pub chunk: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Burst {
+    /// Number of messages.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Total bytes: repeat the message (padded filler by default) until this many bytes are out.
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// The message repeated; default a padded `system/status` frame, which SDKs accept.
+    #[serde(default)]
+    pub message: Option<Box<Emit>>,
+    /// Messages per write (default 1).
+    #[serde(default)]
+    pub per_write: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// JSON pattern the message must match (subset match, `"{...}"` any value, `[..]` globs).
+    #[serde(rename = "match")]
+    pub pattern: Value,
+    /// Captures: variable name → dotted path into the matched message (`request_id`, `uuid`,
+    /// `request.input.command`).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// Give up after this long (default: wait until stdin closes or the watchdog fires).
+    #[serde(default)]
+    pub timeout: Option<Millis>,
+    /// What to do when the timeout passes. Default `fail`.
+    #[serde(default)]
+    pub on_timeout: Option<OnMiss>,
+    /// What to do when stdin closes before a match. Default `fail`.
+    #[serde(default)]
+    pub on_eof: Option<OnMiss>,
+    /// Fail at once if a message that does not match arrives (default: non-matching messages
+    /// stay queued for later steps).
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// What a step does when what it waited for does not come.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum OnMiss {
+    /// End the run with the documented "expectation failed" exit code (97).
+    Fail,
+    /// Go on with the next step.
+    Continue,
+    /// Leave the innermost `repeat` and go on after it.
+    Break,
+    /// Exit with this code.
+    Exit(i32),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// Request id; a fresh UUID when absent.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub can_use_tool: Option<CanUseToolSpec>,
+    #[serde(default)]
+    pub hook_callback: Option<HookCallbackSpec>,
+    #[serde(default)]
+    pub mcp_message: Option<McpMessageSpec>,
+    /// Any other request body (must carry `subtype`).
+    #[serde(default)]
+    pub other: Option<Value>,
+    /// Captures from the response message (`response.response.behavior`, ...).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// Pattern the response must match (e.g. `{response: {subtype: success}}`).
+    #[serde(default, rename = "expect")]
+    pub expect_response: Option<Value>,
+    #[serde(default)]
+    pub timeout: Option<Millis>,
+    /// Default `fail`.
+    #[serde(default)]
+    pub on_timeout: Option<OnMiss>,
+    /// Default `fail`.
+    #[serde(default)]
+    pub on_eof: Option<OnMiss>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitEof {
+    #[serde(default)]
+    pub timeout: Option<Millis>,
+    /// Default `fail`.
+    #[serde(default)]
+    pub on_timeout: Option<OnMiss>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hang {
+    /// Keep reading (and recording) stdin while hanging. Default true; false leaves the pipe
+    /// undrained so the supervisor's writes eventually block.
+    #[serde(default)]
+    pub read_stdin: Option<bool>,
+    /// Stop hanging after this long (default: forever, i.e. until the watchdog).
+    #[serde(default, rename = "for")]
+    pub for_: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Spawn {
+    /// The grandchild inherits stdout (and stderr), keeping the pipes open after the fake exits.
+    #[serde(default)]
+    pub hold_stdout: bool,
+    /// The grandchild ignores SIGTERM.
+    #[serde(default)]
+    pub ignore_sigterm: bool,
+    /// How long the grandchild lives (default 300s) — bounded so nothing leaks forever.
+    #[serde(default)]
+    pub lifetime: Option<Millis>,
+}
+
+/// A condition on the invocation; all given parts must hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// argv has this flag (`--resume`; both `--flag value` and `--flag=value` forms count).
+    #[serde(default)]
+    pub flag: Option<String>,
+    /// ... with this value.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Environment variables with these values (`"{...}"`: set to anything).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The profile is one of these versions.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// A template variable equals this (`{var: name, equals: value}`).
+    #[serde(default)]
+    pub var: Option<String>,
+    #[serde(default)]
+    pub equals: Option<Value>,
+    /// Negate the whole condition.
+    #[serde(default)]
+    pub not: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct If {
+    pub when: Condition,
+    #[schemars(with = "Vec<Step>")]
+    pub then: Vec<Spanned<Step>>,
+    #[serde(default, rename = "else")]
+    #[schemars(with = "Vec<Step>")]
+    pub otherwise: Vec<Spanned<Step>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Number of iterations (default: until a step says `break` or the run ends).
+    #[serde(default)]
+    pub times: Option<u64>,
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+/// A turn answering a prompt: waits for a `user` message (captured as `prompt`), then writes
+/// `session_state running` (when the supervisor asked for state frames), `system/init`, the body,
+/// the `result`, and `session_state idle`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnStep {
+    /// Pattern the prompt must match (default: any `user` message).
+    #[serde(default)]
+    pub prompt: Option<Value>,
+    /// Reply text for the default body and the result.
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// Steps between init and result (default: one assistant text block with `reply`).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<Step>>")]
+    pub steps: Option<Vec<Spanned<Step>>>,
+    /// The result's shape (`subtype`, `text`, `is_error`, `errors`, ...).
+    #[serde(default)]
+    pub result: Option<ResultSpec>,
+    /// Deep-merged over the generated result.
+    #[serde(default)]
+    pub result_with: Option<Value>,
+    /// Write `session_state idle` after the result (default true; false while background work
+    /// is still owed).
+    #[serde(default)]
+    pub idle: Option<bool>,
+    /// Stdin closed before a prompt came: default `exit: 0`, as the real CLI does.
+    #[serde(default)]
+    pub on_eof: Option<OnMiss>,
+    #[serde(default)]
+    pub timeout: Option<Millis>,
+    #[serde(default)]
+    pub on_timeout: Option<OnMiss>,
+}
+
+/// An injected turn: `system/init`, assistant text, a result marked as injected.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InjectedTurn {
+    #[serde(default)]
+    pub reply: Option<String>,
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<Step>>")]
+    pub steps: Option<Vec<Spanned<Step>>>,
+    #[serde(default)]
+    pub idle: Option<bool>,
+}
+
+/// `null` means "present with defaults"; absent stays `None` (via `#[serde(default)]`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
+}
+
+impl Request {
+    /// The request part, in the shape `emit: {control_request: ...}` takes.
+    pub fn spec(&self) -> ControlRequestSpec {
+        ControlRequestSpec {
+            request_id: self.request_id.clone(),
+            can_use_tool: self.can_use_tool.clone(),
+            hook_callback: self.hook_callback.clone(),
+            mcp_message: self.mcp_message.clone(),
+            other: self.other.clone(),
+        }
+    }
+}
