@@ -465,23 +465,16 @@ impl Engine {
             .map_err(|err| Stop::Failed(format!("{at}: {err}")))
     }
 
-    fn capture(
-        &mut self,
-        at: &str,
-        msg: &Value,
-        caps: &BTreeMap<String, String>,
-    ) -> Result<Map<String, Value>, Stop> {
+    /// Bind captures from `msg`. A path that is not there binds `null` (scripts branch on
+    /// optional fields such as `updatedInput.run_in_background`); the step record lists it.
+    fn capture(&mut self, msg: &Value, caps: &BTreeMap<String, String>) -> Map<String, Value> {
         let mut got = Map::new();
         for (name, path) in caps {
-            let v = matcher::get_path(msg, path).cloned().ok_or_else(|| {
-                Stop::Failed(format!(
-                    "{at}: capture `{name}`: path `{path}` is not in the matched message"
-                ))
-            })?;
+            let v = matcher::get_path(msg, path).cloned().unwrap_or(Value::Null);
             got.insert(name.clone(), v.clone());
             self.vars.insert(name.clone(), v);
         }
-        Ok(got)
+        got
     }
 
     fn step_record(&self, at: &str, step: &str, outcome: &str, detail: Option<String>) {
@@ -777,7 +770,7 @@ impl Engine {
         let deadline = e.timeout.map(|t| Instant::now() + t.duration());
         match self.wait_for(&pattern, e.strict, deadline, at)? {
             Waited::Got(msg) => {
-                let caps = self.capture(at, &msg, &e.capture)?;
+                let caps = self.capture(&msg, &e.capture);
                 self.tr.record(Event::Step {
                     at: at.to_string(),
                     step: "expect".into(),
@@ -848,6 +841,15 @@ impl Engine {
             .to_string();
         self.awaiting.insert(rid.clone(), None);
         self.write_msgs(vec![msg], Some(at.to_string()))?;
+        // An answer already read (a supervisor that pre-answers, or a pre-fed stdin) counts too.
+        if let Some(i) = self.inbox.iter().position(|m| {
+            m.get("type").and_then(Value::as_str) == Some("control_response")
+                && matcher::get_path(m, "response.request_id").and_then(Value::as_str)
+                    == Some(rid.as_str())
+        }) {
+            let early = self.inbox.remove(i);
+            self.awaiting.insert(rid.clone(), early);
+        }
         let deadline = r.timeout.map(|t| Instant::now() + t.duration());
         loop {
             if let Some(Some(resp)) = self.awaiting.get(&rid) {
@@ -863,7 +865,7 @@ impl Engine {
                         )));
                     }
                 }
-                let caps = self.capture(at, &resp, &r.capture)?;
+                let caps = self.capture(&resp, &r.capture);
                 self.vars.insert("response".into(), resp.clone());
                 self.tr.record(Event::Step {
                     at: at.to_string(),
