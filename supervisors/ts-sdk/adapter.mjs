@@ -1,0 +1,122 @@
+// Adapter: drives the TypeScript Claude Agent SDK (@anthropic-ai/claude-agent-sdk) through a
+// harness drive plan. Contract: docs/adapters.md. HARNESS_CLI is passed as
+// pathToClaudeCodeExecutable; the JSONL report goes to stdout.
+//
+// It uses the SDK as its docs show: one query() whose prompt is an async generator of user
+// messages (streaming input). The SDK has no per-turn iterator, so — like its users — the adapter
+// takes the next `result` after a prompt as that prompt's answer, then sends the next prompt.
+// Permission requests are allowed unchanged (a pass-through policy). No workarounds are added.
+import { readFileSync } from "node:fs";
+import { query } from "@anthropic-ai/claude-agent-sdk";
+
+const emit = (o) => process.stdout.write(JSON.stringify(o) + "\n");
+
+function surfaced(m) {
+  const out = { type: m.type };
+  if (m.subtype) out.subtype = m.subtype;
+  const content = m.message?.content;
+  if (Array.isArray(content)) {
+    const texts = content.filter((b) => typeof b?.text === "string").map((b) => b.text);
+    if (texts.length) out.text = texts.join("");
+  } else if (typeof content === "string") out.text = content;
+  if (m.type === "result" && typeof m.result === "string") out.text = m.result;
+  if (m.uuid) out.uuid = m.uuid;
+  if (m.origin) out.origin = m.origin;
+  return out;
+}
+
+function turnRecord(index, messages, { error = null, timedOut = false, interrupted = false } = {}) {
+  const result = [...messages].reverse().find((m) => m.type === "result");
+  const rec = { type: "turn", index, output: null, error: null, messages: messages.map(surfaced) };
+  if (timedOut) Object.assign(rec, { status: "timeout", error: error ?? "no result before the turn timeout" });
+  else if (!result) Object.assign(rec, { status: "failed", error: error ?? "the SDK ended without a result" });
+  else if (interrupted && result.subtype === "error_during_execution")
+    Object.assign(rec, { status: "aborted", error: (result.errors ?? []).join("; ") || null });
+  else if (result.is_error)
+    Object.assign(rec, { status: "failed", error: (result.result ?? (result.errors ?? []).join("; ")) + (error ? ` (${error})` : "") });
+  else Object.assign(rec, { status: "completed", output: result.result, error });
+  return rec;
+}
+
+async function main() {
+  const cli = process.env.HARNESS_CLI;
+  const planPath = process.env.HARNESS_PLAN;
+  if (!cli || !planPath) {
+    console.error("adapter: HARNESS_CLI and HARNESS_PLAN must be set");
+    process.exit(2);
+  }
+  const plan = JSON.parse(readFileSync(planPath, "utf8"));
+  const timeoutMs = plan.turn_timeout_ms ?? 10000;
+  const turns = plan.mode === "multi_turn" ? plan.turns : plan.turns.slice(0, 1);
+
+  // The generator yields prompt i only after turn i-1 ended (its result arrived).
+  let release = null;
+  const turnEnded = () => new Promise((r) => (release = r));
+  let waitForTurn = Promise.resolve();
+  async function* prompts() {
+    for (let i = 0; i < turns.length; i++) {
+      await waitForTurn;
+      waitForTurn = turnEnded();
+      yield { type: "user", session_id: "", parent_tool_use_id: null,
+              message: { role: "user", content: [{ type: "text", text: turns[i].prompt }] } };
+    }
+  }
+
+  const q = query({
+    prompt: prompts(),
+    options: {
+      pathToClaudeCodeExecutable: cli,
+      canUseTool: async (_tool, input) => ({ behavior: "allow", updatedInput: input }),
+    },
+  });
+  const it = q[Symbol.asyncIterator]();
+  let index = 0;
+  try {
+    for (; index < turns.length; index++) {
+      const messages = [];
+      const flags = { interrupted: false };
+      const timers = (turns[index].actions ?? []).map((a) =>
+        setTimeout(async () => {
+          try {
+            if (a.kind === "interrupt") { flags.interrupted = true; await q.interrupt(); }
+            else if (a.kind === "set_permission_mode") await q.setPermissionMode(a.mode);
+            else if (a.kind === "set_model") await q.setModel(a.model);
+            else if (a.kind === "stop_task" && q.stopTask) await q.stopTask(a.task_id);
+            else emit({ type: "event", name: "unsupported_action", data: a });
+          } catch (e) { emit({ type: "event", name: "action_failed", data: { kind: a.kind, error: String(e) } }); }
+        }, a.after_ms ?? 0));
+      let deadline;
+      const timeout = new Promise((_, rej) => (deadline = setTimeout(() => rej(new Error("timeout")), timeoutMs)));
+      try {
+        for (;;) {
+          const next = await Promise.race([it.next(), timeout]);
+          if (next.done) break;
+          messages.push(next.value);
+          if (next.value.type === "result") break;
+        }
+        emit(turnRecord(index, messages, { interrupted: flags.interrupted }));
+      } catch (e) {
+        const timedOut = e?.message === "timeout";
+        emit(turnRecord(index, messages, { error: String(e?.message ?? e), timedOut }));
+        break;
+      } finally {
+        clearTimeout(deadline);
+        timers.forEach(clearTimeout);
+      }
+      release?.();
+    }
+    // Drain whatever follows (the SDK ends the stream when the CLI exits).
+    release?.();
+    const tail = await Promise.race([
+      (async () => { for (;;) { const n = await it.next(); if (n.done) return; } })(),
+      new Promise((r) => setTimeout(r, timeoutMs)),
+    ]).catch((e) => emit({ type: "event", name: "stream_error", data: { error: String(e?.message ?? e) } }));
+    void tail;
+    emit({ type: "end", status: "ok", error: null, cli_exit_code: null, cli_signal: null });
+  } catch (e) {
+    emit({ type: "end", status: "error", error: String(e?.message ?? e), cli_exit_code: null, cli_signal: null });
+  }
+  process.exit(0);
+}
+
+main();
