@@ -1,6 +1,7 @@
 //! The `fake-claude` executable: answer `-v` at once, pick the scenario (flag, env, embedded
 //! default), open the transcript, arm the watchdog and signal handling, run the engine.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,11 +19,20 @@ pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(60);
 pub fn main() -> i32 {
     let start = Instant::now();
     let inv = Invocation::from_process();
+    if !inv.problems.is_empty() {
+        for p in &inv.problems {
+            say_err(&format!("fake-claude: {p}\n"));
+        }
+        return EXIT_BAD_SCENARIO;
+    }
     let transcript = match &inv.transcript {
         Some(p) => match Transcript::open(p, start) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("fake-claude: cannot open transcript {}: {e}", p.display());
+                say_err(&format!(
+                    "fake-claude: cannot open transcript {}: {e}\n",
+                    p.display()
+                ));
                 return EXIT_BAD_SCENARIO;
             }
         },
@@ -41,7 +51,8 @@ pub fn main() -> i32 {
             .and_then(Profile::parse)
             .or_else(|| inv.scenario.as_deref().and_then(scenario_profile_cheaply))
             .unwrap_or(Profile::DEFAULT);
-        println!("{} (Claude Code)", profile.version());
+        // A probe that stopped reading must not turn the answer into a panic (exit 101).
+        let _ = writeln!(std::io::stdout(), "{} (Claude Code)", profile.version());
         record_start(&transcript, &inv, &cwd, profile, "-", true);
         transcript.record(Event::Exit { code: 0 });
         return 0;
@@ -51,10 +62,25 @@ pub fn main() -> i32 {
         Some(p) => match scenario::load_file(p) {
             Ok(l) => l,
             Err(e) => {
-                eprint!("{e}");
-                if !e.message.ends_with('\n') {
-                    eprintln!();
+                let mut text = e.message.clone();
+                if !text.ends_with('\n') {
+                    text.push('\n');
                 }
+                say_err(&text);
+                // A start record keeps the invocation numbering of a shared transcript right.
+                let profile = inv
+                    .profile
+                    .as_deref()
+                    .and_then(Profile::parse)
+                    .unwrap_or(Profile::DEFAULT);
+                record_start(
+                    &transcript,
+                    &inv,
+                    &cwd,
+                    profile,
+                    &p.display().to_string(),
+                    false,
+                );
                 transcript.record(Event::Note {
                     text: format!("bad scenario: {e}"),
                 });
@@ -67,7 +93,7 @@ pub fn main() -> i32 {
         None => scenario::default_scenario(),
     };
     if inv.check {
-        println!("{}: ok", loaded.source);
+        let _ = writeln!(std::io::stdout(), "{}: ok", loaded.source);
         return 0;
     }
     let profile = inv
@@ -113,11 +139,18 @@ fn record_start(
     });
 }
 
+/// Write to stderr, ignoring a reader that is gone (`eprint!` would panic and exit 101).
+pub fn say_err(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 /// For `-v`: the scenario's `profile:` line, found without parsing the whole file.
 fn scenario_profile_cheaply(path: &Path) -> Option<Profile> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("profile:"))
+        // `profile: "2.1.81"  # a comment`: drop the comment before the quotes.
+        .map(|v| v.split(" #").next().unwrap_or(v))
         .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
         .and_then(|v| Profile::parse(&v))
 }

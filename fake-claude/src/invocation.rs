@@ -51,6 +51,9 @@ pub struct Invocation {
     /// `-v` / `--version`.
     pub version: bool,
     pub env: BTreeMap<String, String>,
+    /// Bad `--fake-*` flags or `FAKE_CLAUDE_*` variables (a missing value, an unknown profile, a
+    /// seed that is not a number): fake-claude reports them and exits 2 instead of guessing.
+    pub problems: Vec<String>,
 }
 
 impl Invocation {
@@ -59,18 +62,31 @@ impl Invocation {
         let env: BTreeMap<String, String> = env.collect();
         let mut inv = Invocation::default();
         let mut it = args.into_iter().peekable();
+        let mut seed: Option<String> = None;
         while let Some(a) = it.next() {
             if let Some(rest) = a.strip_prefix("--fake-") {
                 let (name, inline) = match rest.split_once('=') {
                     Some((n, v)) => (n.to_string(), Some(v.to_string())),
                     None => (rest.to_string(), None),
                 };
-                let mut value = || inline.clone().or_else(|| it.next());
+                let takes_value = matches!(
+                    name.as_str(),
+                    "scenario" | "transcript" | "profile" | "seed"
+                );
+                let value = if takes_value {
+                    let v = inline.or_else(|| it.next());
+                    if v.is_none() {
+                        inv.problems.push(format!("--fake-{name} needs a value"));
+                    }
+                    v
+                } else {
+                    None
+                };
                 match name.as_str() {
-                    "scenario" => inv.scenario = value().map(PathBuf::from),
-                    "transcript" => inv.transcript = value().map(PathBuf::from),
-                    "profile" => inv.profile = value(),
-                    "seed" => inv.seed = value().and_then(|v| v.parse().ok()),
+                    "scenario" => inv.scenario = value.map(PathBuf::from),
+                    "transcript" => inv.transcript = value.map(PathBuf::from),
+                    "profile" => inv.profile = value,
+                    "seed" => seed = value,
                     "check" => inv.check = true,
                     // Unknown --fake-* flags are ours too: drop them rather than pass them on.
                     _ => {}
@@ -90,9 +106,22 @@ impl Invocation {
             .transcript
             .or_else(|| var("FAKE_CLAUDE_TRANSCRIPT").map(PathBuf::from));
         inv.profile = inv.profile.or_else(|| var("FAKE_CLAUDE_PROFILE"));
-        inv.seed = inv
-            .seed
-            .or_else(|| var("FAKE_CLAUDE_SEED").and_then(|v| v.parse().ok()));
+        if let Some(p) = &inv.profile
+            && crate::profile::Profile::parse(p).is_none()
+        {
+            inv.problems.push(format!(
+                "unknown profile `{p}` (--fake-profile / FAKE_CLAUDE_PROFILE): expected one of {}",
+                crate::profile::Profile::known()
+            ));
+        }
+        if let Some(v) = seed.or_else(|| var("FAKE_CLAUDE_SEED")) {
+            match v.trim().parse() {
+                Ok(n) => inv.seed = Some(n),
+                Err(_) => inv.problems.push(format!(
+                    "seed `{v}` (--fake-seed / FAKE_CLAUDE_SEED) is not a non-negative integer"
+                )),
+            }
+        }
         inv.env = env;
         inv
     }

@@ -41,18 +41,28 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_scenario_file_loads_with_modeline() {
     let mut files = Vec::new();
     yaml_files(&repo().join("scenarios"), &mut files);
-    assert!(files.len() >= 4, "expected the seed scenarios, found {files:?}");
+    assert!(
+        files.len() >= 4,
+        "expected the seed scenarios, found {files:?}"
+    );
     let mut problems = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let first = text.lines().next().unwrap_or_default();
         if !first.starts_with("# yaml-language-server: $schema=") {
-            problems.push(format!("{}: first line must be the schema modeline", f.display()));
+            problems.push(format!(
+                "{}: first line must be the schema modeline",
+                f.display()
+            ));
         } else {
             let rel = first.trim_start_matches("# yaml-language-server: $schema=");
             let target = f.parent().unwrap().join(rel);
             if !target.exists() {
-                problems.push(format!("{}: modeline points at missing {}", f.display(), target.display()));
+                problems.push(format!(
+                    "{}: modeline points at missing {}",
+                    f.display(),
+                    target.display()
+                ));
             }
         }
         match fake_claude::scenario::load_file(f) {

@@ -144,7 +144,7 @@ impl Engine {
                 0
             }
             Err(Stop::Failed(why)) => {
-                eprintln!("fake-claude: {why}");
+                crate::cli::say_err(&format!("fake-claude: {why}\n"));
                 EXIT_EXPECT_FAILED
             }
             Err(Stop::Signal(n, name)) => {
@@ -159,7 +159,18 @@ impl Engine {
     /// After the script: answer control requests until stdin closes.
     fn idle(&mut self) -> Flow {
         while !matches!(self.pump(None)?, Pumped::Eof) {}
+        self.owed_answers()?;
         Ok(Ctl::Next)
+    }
+
+    /// stdin is closed: write the answers delayed handlers still owe (the real CLI finishes
+    /// what it has in flight before it exits) instead of dropping them.
+    fn owed_answers(&mut self) -> Result<(), Stop> {
+        if !self.timers.is_empty() {
+            // With stdin at EOF, pump sleeps until each timer is due and fires it.
+            self.pump(None)?;
+        }
+        Ok(())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -528,11 +539,11 @@ impl Engine {
             Step::Sleep(d) => {
                 let until = Instant::now() + d.duration();
                 while Instant::now() < until {
-                    if let Pumped::Timeout | Pumped::Eof = self.pump(Some(until))? {
-                        if self.input.eof {
-                            // stdin is gone: keep sleeping, still firing timers.
-                            self.pump(Some(until))?;
-                        }
+                    if let Pumped::Timeout | Pumped::Eof = self.pump(Some(until))?
+                        && self.input.eof
+                    {
+                        // stdin is gone: keep sleeping, still firing timers.
+                        self.pump(Some(until))?;
                     }
                 }
                 Ok(Ctl::Next)
@@ -540,6 +551,12 @@ impl Engine {
             Step::WaitEof(w) => {
                 let deadline = w.timeout.map(|t| Instant::now() + t.duration());
                 loop {
+                    // Closed already: done at once (pump would first wait out the timeout).
+                    if self.input.eof {
+                        self.note_eof();
+                        self.step_record(&at, "wait_eof", "eof", None);
+                        return Ok(Ctl::Next);
+                    }
                     match self.pump(deadline)? {
                         Pumped::Eof => {
                             self.step_record(&at, "wait_eof", "eof", None);
@@ -947,6 +964,7 @@ impl Engine {
             Waited::Mismatch(why) => return Err(Stop::Failed(format!("{at}: {why}"))),
             Waited::Eof => {
                 self.step_record(at, "turn", "eof", None);
+                self.owed_answers()?;
                 let default = OnMiss::Exit(if self.last_result_is_error { 1 } else { 0 });
                 return self.on_miss(
                     Some(t.on_eof.as_ref().unwrap_or(&default)),
@@ -1008,6 +1026,12 @@ impl Engine {
 
     fn injected_turn(&mut self, t: &InjectedTurn, at: &str) -> Flow {
         self.session.begin_turn(None);
+        // The real CLI (2.1.330) announces `running` before an injected turn's init when the
+        // session had gone idle; after a turn left running it does not.
+        if self.session.reads_session_state && !self.session.is_running() {
+            let running = self.session.session_state("running");
+            self.write_msgs(vec![running], Some(at.to_string()))?;
+        }
         let init = self.session.init();
         self.write_msgs(vec![init], Some(at.to_string()))?;
         let reply = match &t.reply {

@@ -90,10 +90,10 @@ pub fn start_watchdog(after: Duration, transcript: Arc<Transcript>) {
             transcript.record(Event::Exit {
                 code: EXIT_WATCHDOG,
             });
-            eprintln!(
-                "fake-claude: watchdog fired after {} ms; exiting {EXIT_WATCHDOG}",
+            crate::cli::say_err(&format!(
+                "fake-claude: watchdog fired after {} ms; exiting {EXIT_WATCHDOG}\n",
                 after.as_millis()
-            );
+            ));
             std::process::exit(EXIT_WATCHDOG);
         });
 }

@@ -119,11 +119,14 @@ pub fn default_answer(
 fn initialize_response(session: &Session, rid: &str, body: &Value) -> Value {
     let new = session.profile.is_new();
     let mut r = Map::new();
-    r.insert(
-        "commands".into(),
-        json!([{"name": "compact", "description": "Clear conversation history but keep a summary in context", "argumentHint": "<optional custom summarization instructions>"},
-               {"name": "review", "description": "Review a pull request", "argumentHint": ""}]),
-    );
+    let mut commands = json!([{"name": "compact", "description": "Clear conversation history but keep a summary in context", "argumentHint": "<optional custom summarization instructions>"},
+                              {"name": "review", "description": "Review a pull request", "argumentHint": ""}]);
+    if new && let Some(list) = commands.as_array_mut() {
+        for c in list {
+            c["builtin"] = json!(true);
+        }
+    }
+    r.insert("commands".into(), commands);
     r.insert(
         "agents".into(),
         json!([{"name": "general-purpose", "description": "General-purpose agent for researching complex questions and executing multi-step tasks."},
@@ -134,13 +137,27 @@ fn initialize_response(session: &Session, rid: &str, body: &Value) -> Value {
         "available_output_styles".into(),
         json!(["default", "Explanatory", "Learning"]),
     );
-    r.insert(
-        "models".into(),
-        json!([{"value": "default", "displayName": "Default (recommended)",
-                "description": format!("Use the default model ({})", session.profile.model()),
-                "supportsEffort": true, "supportedEffortLevels": ["low", "medium", "high"],
-                "supportsAdaptiveThinking": true, "supportsAutoMode": true}]),
-    );
+    if new {
+        r.insert(
+            "user_output_styles_dir".into(),
+            json!("/home/dev/.claude/output-styles"),
+        );
+    }
+    let model = session.profile.model();
+    let default_model = if new {
+        json!({"value": "default", "resolvedModel": model, "displayName": "Default (recommended)",
+               "description": format!("Use the default model ({model})"),
+               "supportsEffort": true,
+               "supportedEffortLevels": ["low", "medium", "high", "xhigh", "max"],
+               "supportsAdaptiveThinking": true, "supportsFastMode": true, "supportsAutoMode": true,
+               "supportsThinkingOff": false})
+    } else {
+        json!({"value": "default", "displayName": "Default (recommended)",
+               "description": format!("Use the default model ({model})"),
+               "supportsEffort": true, "supportedEffortLevels": ["low", "medium", "high"],
+               "supportsAdaptiveThinking": true, "supportsAutoMode": true})
+    };
+    r.insert("models".into(), json!([default_model]));
     r.insert(
         "account".into(),
         json!({"tokenSource": "none", "apiKeySource": "ANTHROPIC_API_KEY", "apiProvider": "firstParty"}),
@@ -159,7 +176,19 @@ fn initialize_response(session: &Session, rid: &str, body: &Value) -> Value {
             r.insert("hooks_applied".into(), json!(true));
         }
         r.insert("hook_on_failure_supported".into(), json!(true));
+        r.insert("hooks_when_unanswered_kept".into(), json!(0));
+        r.insert("other_hook_ask_outranks_host".into(), json!(true));
+        r.insert("feedback_mode".into(), json!({"kind": "disabled"}));
         r.insert("analytics_disabled".into(), json!(true));
+        for k in [
+            "remote_control_auto_enable",
+            "remote_control_auto_connect_default",
+            "remote_control_available",
+            "remote_control_auto_on_by_default",
+            "ide_rc_auto_enable_gate",
+        ] {
+            r.insert(k.into(), json!(false));
+        }
         r.insert("fast_mode_state".into(), json!("off"));
         r.insert(
             "fast_mode_disabled_reason".into(),

@@ -2,6 +2,8 @@
 //! sends for the profile (key sets and order taken from real transcripts of 2.1.81 and 2.1.330),
 //! with the session's ids and counters. Scenario `with`/`without` adjust the result afterwards.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
 use super::Profile;
@@ -34,6 +36,19 @@ pub struct Session {
     pub turn_started_ms: u64,
     /// `CLAUDE_CODE_SDK_READS_SESSION_STATE=1`: the supervisor asked for session_state frames.
     pub reads_session_state: bool,
+    /// Run id per task: 2.1.330 repeats a task's `run_id` on every frame about it (task_started,
+    /// background_tasks_changed, task_updated, task_notification, the injected result's origin).
+    task_run_ids: BTreeMap<String, String>,
+    /// The task notified last: the injected turn that follows names its run in `origin`.
+    last_notified_task: Option<String>,
+    /// Background Bash launches, tool_use id → task id: the tool result reports the task id.
+    bg_task_of_tool_use: BTreeMap<String, String>,
+    /// Tool names by tool_use id.
+    tool_names: BTreeMap<String, String>,
+    /// tool_use ids the supervisor was asked about with `can_use_tool`.
+    permission_asked: BTreeSet<String>,
+    /// The state of the last `session_state_changed` frame built (`None` before the first).
+    session_state: Option<String>,
 }
 
 const COST_PER_TURN: f64 = 0.00014;
@@ -61,6 +76,12 @@ impl Session {
             last_assistant_text: None,
             turn_started_ms: epoch_millis(),
             reads_session_state: false,
+            task_run_ids: BTreeMap::new(),
+            last_notified_task: None,
+            bg_task_of_tool_use: BTreeMap::new(),
+            tool_names: BTreeMap::new(),
+            permission_asked: BTreeSet::new(),
+            session_state: None,
         }
     }
 
@@ -199,7 +220,15 @@ impl Session {
         Value::Object(m)
     }
 
+    /// Whether the last `session_state_changed` said `running`: an injected turn that starts
+    /// while the session is idle announces `running` first, one that follows a turn still
+    /// running does not.
+    pub fn is_running(&self) -> bool {
+        self.session_state.as_deref() == Some("running")
+    }
+
     pub fn session_state(&mut self, state: &str) -> Value {
+        self.session_state = Some(state.to_string());
         self.system(
             "session_state_changed",
             json!({"state": state, "sdk_host_only": true}),
@@ -219,6 +248,16 @@ impl Session {
         )
     }
 
+    /// The task's run id, the same on every frame about the task.
+    fn task_run_id(&mut self, task_id: &str) -> String {
+        if let Some(r) = self.task_run_ids.get(task_id) {
+            return r.clone();
+        }
+        let r = self.run_id();
+        self.task_run_ids.insert(task_id.to_string(), r.clone());
+        r
+    }
+
     pub fn task_started(
         &mut self,
         task_id: &str,
@@ -228,10 +267,14 @@ impl Session {
         prompt: Option<&str>,
     ) -> Value {
         let tool_use_id = self.tool_use_id_or_last(tool_use_id);
+        if task_type == "local_bash" {
+            self.bg_task_of_tool_use
+                .insert(tool_use_id.clone(), task_id.to_string());
+        }
         let mut f = Map::new();
         f.insert("task_id".into(), json!(task_id));
         if self.new_profile() {
-            let run_id = self.run_id();
+            let run_id = self.task_run_id(task_id);
             f.insert("run_id".into(), json!(run_id));
         }
         f.insert("tool_use_id".into(), json!(tool_use_id));
@@ -275,7 +318,7 @@ impl Session {
     }
 
     pub fn task_updated(&mut self, task_id: &str, status: &str) -> Value {
-        let run_id = self.run_id();
+        let run_id = self.task_run_id(task_id);
         self.system(
             "task_updated",
             json!({"task_id": task_id, "run_id": run_id,
@@ -300,9 +343,10 @@ impl Session {
         m.insert("subtype".into(), json!("task_notification"));
         m.insert("task_id".into(), json!(task_id));
         if self.new_profile() {
-            let run_id = self.run_id();
+            let run_id = self.task_run_id(task_id);
             m.insert("run_id".into(), json!(run_id));
         }
+        self.last_notified_task = Some(task_id.to_string());
         m.insert("tool_use_id".into(), json!(tool_use_id));
         m.insert("status".into(), json!(status));
         m.insert("output_file".into(), json!(output_file));
@@ -333,7 +377,12 @@ impl Session {
                 if let Value::Object(o) = &mut t
                     && !o.contains_key("run_id")
                 {
-                    let run_id = self.run_id();
+                    let task_id = o
+                        .get("task_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    let run_id = self.task_run_id(&task_id);
                     let mut n = Map::new();
                     n.insert("task_id".into(), o.remove("task_id").unwrap_or(Value::Null));
                     n.insert("run_id".into(), json!(run_id));
@@ -451,6 +500,7 @@ impl Session {
             .map(str::to_string)
             .unwrap_or_else(|| self.new_tool_use_id());
         let input = if input.is_null() { json!({}) } else { input };
+        self.tool_names.insert(id.clone(), name.to_string());
         json!({"type": "tool_use", "id": id, "name": name, "input": input})
     }
 
@@ -468,14 +518,20 @@ impl Session {
         } else {
             content
         };
+        let bg_task = self.bg_task_of_tool_use.get(&tool_use_id).cloned();
         let default_tur = || {
             let text = content.as_str().unwrap_or_default().to_string();
             if is_error {
-                json!(format!("Error: {text}"))
-            } else {
-                json!({"stdout": text, "stderr": "", "interrupted": false, "isImage": false,
-                       "noOutputExpected": false})
+                return json!(format!("Error: {text}"));
             }
+            let mut t = json!({"stdout": text, "stderr": "", "interrupted": false,
+                               "isImage": false, "noOutputExpected": false});
+            // A background Bash launch: empty stdout, the task id.
+            if let Some(task) = &bg_task {
+                t["stdout"] = json!("");
+                t["backgroundTaskId"] = json!(task);
+            }
+            t
         };
         let tur = tool_use_result.unwrap_or_else(default_tur);
         let mut m = Map::new();
@@ -491,13 +547,29 @@ impl Session {
         m.insert("timestamp".into(), json!(iso_timestamp()));
         m.insert("tool_use_result".into(), tur);
         if self.new_profile() {
-            m.insert(
-                "tool_result_meta".into(),
-                json!([{"id": tool_use_id, "permission_decision":
-                        {"decision": if is_error {"reject"} else {"accept"}, "source": "config"}}]),
-            );
+            let meta = self.tool_result_meta(&tool_use_id, is_error);
+            m.insert("tool_result_meta".into(), json!([meta]));
         }
         Value::Object(m)
+    }
+
+    /// `tool_result_meta[0]` (2.1.330): how the permission for the call was decided.
+    fn tool_result_meta(&self, tool_use_id: &str, is_error: bool) -> Value {
+        let asked = self.permission_asked.contains(tool_use_id);
+        let bash = self.tool_names.get(tool_use_id).map(String::as_str) == Some("Bash");
+        match (asked, is_error) {
+            // The supervisor allowed it for this call.
+            (true, false) => json!({"id": tool_use_id,
+                "permission_decision": {"decision": "accept", "source": "user_temporary"}}),
+            // The supervisor denied it.
+            (true, true) => json!({"id": tool_use_id, "non_execution_kind": "permission-rule",
+                "permission_decision": {"decision": "reject", "source": "user_reject"}}),
+            // Auto-approved: a read-only Bash command is approved by its subcommands.
+            (false, false) if bash => json!({"id": tool_use_id, "permission_decision":
+                {"decision": "accept", "source": "config", "reason_type": "subcommandResults"}}),
+            (false, is_error) => json!({"id": tool_use_id, "permission_decision":
+                {"decision": if is_error {"reject"} else {"accept"}, "source": "config"}}),
+        }
     }
 
     /// A `user` frame with a text block (interrupt markers, replays).
@@ -620,6 +692,7 @@ impl Session {
                 }
                 .into()
             });
+            let api_error = terminal == "api_error";
             m.insert("terminal_reason".into(), json!(terminal));
             m.insert("fast_mode_state".into(), json!("off"));
             m.insert(
@@ -627,7 +700,10 @@ impl Session {
                 json!("sdk_opt_in_required"),
             );
             if r.injected {
-                let run_id = self.run_id();
+                let run_id = match self.last_notified_task.clone() {
+                    Some(t) => self.task_run_id(&t),
+                    None => self.run_id(),
+                };
                 m.insert(
                     "origin".into(),
                     json!({"kind": "task-notification", "producer": "session-task", "runId": run_id}),
@@ -645,27 +721,39 @@ impl Session {
             m.insert("is_error".into(), json!(is_error));
             m.insert("num_turns".into(), json!(num_turns));
             m.insert("subtype".into(), json!(r.subtype));
-            if r.subtype == "success" {
+            let success = r.subtype == "success";
+            // Streaming timings: on every success that got a model reply.
+            let timed = success && !api_error;
+            let prompt_uuid = self.prompt_uuid.clone().filter(|_| !r.injected);
+            if success {
                 m.insert("api_error_status".into(), Value::Null);
                 m.insert("result".into(), json!(result_text));
-                m.insert("ttft_ms".into(), json!(duration_ms / 2));
+                if timed {
+                    m.insert("ttft_ms".into(), json!(duration_ms / 2));
+                }
             } else {
                 m.insert(
                     "errors".into(),
                     json!(r.errors.unwrap_or_else(default_errors)),
                 );
-            }
-            if !r.injected
-                && let Some(u) = self.prompt_uuid.clone()
-            {
-                m.insert("user_message_uuid".into(), json!(u));
+                // Error results name the prompt before `type`, successes after the timings.
+                if let Some(u) = &prompt_uuid {
+                    m.insert("user_message_uuid".into(), json!(u));
+                }
             }
             m.insert("type".into(), json!("result"));
             m.insert("duration_ms".into(), json!(duration_ms));
             m.insert("uuid".into(), json!(uuid));
-            if !r.injected
-                && let Some(u) = self.prompt_uuid.clone()
-            {
+            if timed {
+                let ttft = duration_ms / 2;
+                m.insert("ttft_stream_ms".into(), json!(ttft));
+                m.insert("time_to_request_ms".into(), json!(ttft.saturating_sub(1)));
+                m.insert("first_content_frame_ms".into(), json!(ttft));
+            }
+            if let Some(u) = &prompt_uuid {
+                if success {
+                    m.insert("user_message_uuid".into(), json!(u));
+                }
                 m.insert("user_message_uuids".into(), json!([u]));
             }
             m.insert("queued_turn_count".into(), json!(0));
@@ -719,6 +807,8 @@ impl Session {
         json!({"type": "control_request", "request_id": id, "request": request})
     }
 
+    /// A `can_use_tool` request body. Bash requests carry what every captured one does: rule,
+    /// directory and mode suggestions and the `blocked_path` the command touches.
     pub fn can_use_tool_request(
         &mut self,
         tool_name: &str,
@@ -727,6 +817,7 @@ impl Session {
         description: Option<&str>,
     ) -> Value {
         let tool_use_id = self.tool_use_id_or_last(tool_use_id);
+        self.permission_asked.insert(tool_use_id.clone());
         let input = if input.is_null() { json!({}) } else { input };
         let description = description
             .map(str::to_string)
@@ -737,11 +828,51 @@ impl Session {
                     .map(str::to_string)
             })
             .unwrap_or_else(|| tool_name.to_string());
-        json!({"subtype": "can_use_tool", "tool_name": tool_name, "display_name": tool_name,
-               "input": input, "description": description,
-               "permission_suggestions": [{"type": "setMode", "mode": "acceptEdits",
-                                            "destination": "session"}],
-               "tool_use_id": tool_use_id})
+        let set_mode = json!({"type": "setMode", "mode": "acceptEdits", "destination": "session"});
+        let (suggestions, blocked_path) = if tool_name == "Bash" {
+            let command = input
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            // `touch f && echo x` → rule `touch f *`, blocked path `<cwd>/f`.
+            let first = command
+                .split(['&', ';', '|', '\n'])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let blocked = first
+                .split_whitespace()
+                .skip(1)
+                .find(|w| !w.starts_with('-'))
+                .map(|p| {
+                    if p.starts_with('/') {
+                        p.to_string()
+                    } else {
+                        format!("{}/{p}", self.cwd)
+                    }
+                })
+                .unwrap_or_else(|| self.cwd.clone());
+            let suggestions = json!([
+                {"type": "addRules", "rules": [{"toolName": tool_name, "ruleContent": format!("{first} *")}],
+                 "behavior": "allow", "destination": "localSettings"},
+                {"type": "addDirectories", "directories": [self.cwd], "destination": "session"},
+                set_mode]);
+            (suggestions, Some(blocked))
+        } else {
+            (json!([set_mode]), None)
+        };
+        let mut m = Map::new();
+        m.insert("subtype".into(), json!("can_use_tool"));
+        m.insert("tool_name".into(), json!(tool_name));
+        m.insert("display_name".into(), json!(tool_name));
+        m.insert("input".into(), input);
+        m.insert("description".into(), json!(description));
+        m.insert("permission_suggestions".into(), suggestions);
+        if let Some(b) = blocked_path {
+            m.insert("blocked_path".into(), json!(b));
+        }
+        m.insert("tool_use_id".into(), json!(tool_use_id));
+        Value::Object(m)
     }
 
     pub fn hook_callback_request(
@@ -907,5 +1038,73 @@ mod tests {
         assert_eq!(a["user_message_uuid"], "u-1");
         let b = s.assistant(Session::text_block("again"), None);
         assert!(b.get("user_message_uuid").is_none());
+    }
+
+    #[test]
+    fn background_bash_frames_share_ids() {
+        let mut s = Session::new(Profile::V2_1_330, 1, "/w".into());
+        let tu = s.tool_use_block(None, "Bash", json!({"command": "sleep 3"}));
+        s.assistant(tu, None);
+        let started = s.task_started("b1", "sleep", "local_bash", None, None);
+        let launch = s.tool_result(None, json!("running"), false, None);
+        assert_eq!(launch["tool_use_result"]["backgroundTaskId"], "b1");
+        assert_eq!(
+            launch["tool_result_meta"][0]["permission_decision"]["reason_type"],
+            "subcommandResults"
+        );
+        let updated = s.task_updated("b1", "completed");
+        let note = s.task_notification("b1", "completed", "done", None, None);
+        let injected = s.result(ResultArgs {
+            injected: true,
+            ..Default::default()
+        });
+        let run = &started["run_id"];
+        assert_eq!(&updated["run_id"], run);
+        assert_eq!(&note["run_id"], run);
+        assert_eq!(&injected["origin"]["runId"], run);
+        assert!(injected.get("ttft_stream_ms").is_some());
+    }
+
+    #[test]
+    fn bash_permission_request_and_answered_result() {
+        let mut s = Session::new(Profile::V2_1_330, 1, "/w".into());
+        let input = json!({"command": "touch f && echo x", "description": "touch"});
+        let tu = s.tool_use_block(None, "Bash", input.clone());
+        s.assistant(tu, None);
+        let r = s.can_use_tool_request("Bash", input, None, None);
+        assert_eq!(r["blocked_path"], "/w/f");
+        assert_eq!(
+            r["permission_suggestions"][0]["rules"][0]["ruleContent"],
+            "touch f *"
+        );
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "subtype",
+                "tool_name",
+                "display_name",
+                "input",
+                "description",
+                "permission_suggestions",
+                "blocked_path",
+                "tool_use_id"
+            ]
+        );
+        let allowed = s.tool_result(None, json!("x"), false, None);
+        assert_eq!(
+            allowed["tool_result_meta"][0]["permission_decision"]["source"],
+            "user_temporary"
+        );
+    }
+
+    #[test]
+    fn session_state_tracked() {
+        let mut s = Session::new(Profile::V2_1_330, 1, "/w".into());
+        assert!(!s.is_running());
+        s.session_state("running");
+        assert!(s.is_running());
+        s.session_state("idle");
+        assert!(!s.is_running());
     }
 }

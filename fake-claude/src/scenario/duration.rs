@@ -77,7 +77,7 @@ impl<'de> Deserialize<'de> for Millis {
 
 impl Serialize for Millis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 % 1000 == 0 && self.0 > 0 {
+        if self.0.is_multiple_of(1000) && self.0 > 0 {
             s.serialize_str(&format!("{}s", self.0 / 1000))
         } else {
             s.serialize_str(&format!("{}ms", self.0))

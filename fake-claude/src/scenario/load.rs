@@ -71,7 +71,10 @@ pub fn load_str(text: &str, source: &str) -> Result<Loaded, LoadError> {
         scenario,
         source: source.to_string(),
     };
-    let problems = check(&loaded);
+    let problems: Vec<Problem> = check(&loaded)
+        .into_iter()
+        .map(|p| locate_top_level(p, text))
+        .collect();
     if problems.is_empty() {
         Ok(loaded)
     } else {
@@ -135,6 +138,34 @@ fn render_problem(p: &Problem, text: &str, source: &str) -> String {
             .annotation(AnnotationKind::Primary.span(offset..end.min(text.len()))),
     )];
     Renderer::plain().render(report).to_string() + "\n"
+}
+
+/// Whole-scenario checks (profile, handlers, expect.stdin) have no span and report 1:1; point
+/// them at their top-level key's value instead.
+fn locate_top_level(mut p: Problem, text: &str) -> Problem {
+    if (p.line, p.column) != (1, 1) {
+        return p;
+    }
+    let key = if p.message.starts_with("unknown profile") {
+        "profile:"
+    } else if p.message.starts_with("handlers.") {
+        "handlers:"
+    } else if p.message.starts_with("expect.") {
+        "expect:"
+    } else {
+        return p;
+    };
+    if let Some((i, line)) = text.lines().enumerate().find(|(_, l)| l.starts_with(key)) {
+        let rest = &line[key.len()..];
+        let value_col = rest
+            .char_indices()
+            .find(|(_, c)| !c.is_whitespace())
+            .filter(|(_, c)| *c != '#')
+            .map(|(b, _)| line[..key.len() + b].chars().count() as u64 + 1);
+        p.line = i as u64 + 1;
+        p.column = value_col.unwrap_or(1);
+    }
+    p
 }
 
 fn byte_offset(text: &str, line: u64, column: u64) -> Option<usize> {
@@ -537,7 +568,7 @@ pub fn emit_kinds(e: &Emit) -> Vec<&'static str> {
 /// `"7b 22 ff 0a"` → bytes.
 pub fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     digits

@@ -241,7 +241,7 @@ pub enum Step {
     /// Wait for a stdin message matching a pattern.
     Expect(Expect),
     /// Send a control_request to the supervisor and wait for its response.
-    Request(Request),
+    Request(Box<Request>),
     /// Pause (stdin keeps being served: control requests are answered meanwhile).
     Sleep(Millis),
     /// Wait until stdin is closed.

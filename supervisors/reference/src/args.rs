@@ -1,0 +1,200 @@
+//! Command line: `--cli`, `--plan`, `--policy`, `--bug` (repeatable), `--help`.
+//!
+//! Hand-rolled on purpose: four flags do not justify a parser dependency, and every error names
+//! the offending argument. Unknown flags, policies and bug switches are usage errors (exit 2).
+
+use std::path::PathBuf;
+
+use crate::bugs::{Bug, Bugs};
+use crate::policy::Policy;
+
+pub const HELP: &str = "\
+reference-supervisor: drive the Claude Code CLI through a plan and report what happened (JSONL on stdout)
+
+USAGE:
+    reference-supervisor [--cli PATH] [--plan PATH] [--policy POLICY] [--bug NAME]...
+
+OPTIONS:
+    --cli PATH        the `claude` executable to spawn        [default: $HARNESS_CLI]
+    --plan PATH       the drive plan (JSON)                    [default: $HARNESS_PLAN]
+    --policy POLICY   foreground-only | background-aware       [default: foreground-only]
+    --bug NAME        reintroduce one known bug (repeatable; for the harness's mutation tests):
+                        prompt-before-read      write initialize + prompt before starting the stdout reader
+                        no-control-answers      never answer the CLI's control requests
+                        pass-run-in-background  do not rewrite run_in_background under foreground-only
+                        ignore-async-launch     do not fail a turn that launched a background task
+                        last-result-wins        a turn ends at the first result after its prompt
+                        close-stdin-early       close stdin right after writing the prompt
+                        no-group-kill           teardown signals only the CLI, not its process group
+    -h, --help        print this help
+
+The report contract is docs/adapters.md. Exit status: 0 when a complete report was written (even if
+turns failed), 1 for a bad plan, 2 for a usage error.
+";
+
+/// Everything the run needs from the command line and environment.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub cli: PathBuf,
+    pub plan_path: PathBuf,
+    pub policy: Policy,
+    pub bugs: Bugs,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Run(Options),
+    Help,
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    parse_with_env(args, |name| std::env::var_os(name).map(PathBuf::from))
+}
+
+/// `parse` with the environment passed in, so tests do not depend on the process environment.
+fn parse_with_env(
+    args: impl IntoIterator<Item = String>,
+    env: impl Fn(&str) -> Option<PathBuf>,
+) -> Result<Command, String> {
+    let mut cli = None;
+    let mut plan = None;
+    let mut policy = Policy::ForegroundOnly;
+    let mut bugs = Bugs::default();
+
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline_value
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--cli" => cli = Some(PathBuf::from(value("--cli")?)),
+            "--plan" => plan = Some(PathBuf::from(value("--plan")?)),
+            "--policy" => {
+                let name = value("--policy")?;
+                policy = Policy::from_name(&name).ok_or_else(|| {
+                    format!(
+                        "unknown policy `{name}` (expected foreground-only or background-aware)"
+                    )
+                })?;
+            }
+            "--bug" => {
+                let name = value("--bug")?;
+                let bug = Bug::from_name(&name).ok_or_else(|| {
+                    format!(
+                        "unknown bug switch `{name}` (expected one of: {})",
+                        Bug::names().join(", ")
+                    )
+                })?;
+                bugs.enable(bug);
+            }
+            _ => return Err(format!("unknown argument `{arg}`")),
+        }
+    }
+
+    let cli = cli
+        .or_else(|| env("HARNESS_CLI"))
+        .ok_or("no CLI to run: pass --cli PATH or set HARNESS_CLI")?;
+    let plan_path = plan
+        .or_else(|| env("HARNESS_PLAN"))
+        .ok_or("no plan: pass --plan PATH or set HARNESS_PLAN")?;
+    Ok(Command::Run(Options {
+        cli,
+        plan_path,
+        policy,
+        bugs,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Command, String> {
+        let env = |name: &str| match name {
+            "HARNESS_CLI" => Some(PathBuf::from("/env/claude")),
+            "HARNESS_PLAN" => Some(PathBuf::from("/env/plan.json")),
+            _ => None,
+        };
+        parse_with_env(args.iter().map(|s| s.to_string()), env)
+    }
+
+    fn run_options(args: &[&str]) -> Options {
+        match parse_args(args) {
+            Ok(Command::Run(options)) => options,
+            other => panic!("expected run options, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_environment() {
+        let options = run_options(&[]);
+        assert_eq!(options.cli, PathBuf::from("/env/claude"));
+        assert_eq!(options.plan_path, PathBuf::from("/env/plan.json"));
+        assert_eq!(options.policy, Policy::ForegroundOnly);
+        assert_eq!(options.bugs, Bugs::default());
+    }
+
+    #[test]
+    fn flags_override_the_environment_in_both_spellings() {
+        let options = run_options(&[
+            "--cli",
+            "/x/claude",
+            "--plan=/x/plan.json",
+            "--policy=background-aware",
+        ]);
+        assert_eq!(options.cli, PathBuf::from("/x/claude"));
+        assert_eq!(options.plan_path, PathBuf::from("/x/plan.json"));
+        assert_eq!(options.policy, Policy::BackgroundAware);
+    }
+
+    #[test]
+    fn bug_switches_are_repeatable() {
+        let options = run_options(&["--bug", "no-group-kill", "--bug=last-result-wins"]);
+        assert!(options.bugs.has(Bug::NoGroupKill));
+        assert!(options.bugs.has(Bug::LastResultWins));
+        assert!(!options.bugs.has(Bug::PromptBeforeRead));
+    }
+
+    #[test]
+    fn unknown_names_are_usage_errors() {
+        assert!(
+            parse_args(&["--bug", "nope"])
+                .unwrap_err()
+                .contains("unknown bug switch `nope`")
+        );
+        assert!(
+            parse_args(&["--policy", "yolo"])
+                .unwrap_err()
+                .contains("unknown policy `yolo`")
+        );
+        assert!(
+            parse_args(&["--frobnicate"])
+                .unwrap_err()
+                .contains("--frobnicate")
+        );
+        assert!(
+            parse_args(&["--plan"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
+    }
+
+    #[test]
+    fn help_wins() {
+        assert!(matches!(
+            parse_args(&["--bug", "no-group-kill", "--help"]),
+            Ok(Command::Help)
+        ));
+    }
+}

@@ -1,0 +1,78 @@
+//! Bug switches: each one reintroduces exactly one known class of supervisor bug.
+//!
+//! They exist for the harness's mutation testing: a conformance scenario is only worth having if
+//! at least one of these switches makes it fail. Every use site is marked `bugs.has(Bug::…)`, so
+//! `grep -n 'Bug::' src/` shows the whole difference between the correct and the buggy supervisor.
+
+/// One known bug class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bug {
+    /// Write `initialize` and the first prompt on the main thread *before* starting the stdout
+    /// reader. Deadlocks against a CLI that writes more than a pipe buffer (64 KiB) to stdout
+    /// before it reads stdin, once the prompt is large too (FM-08).
+    PromptBeforeRead,
+    /// Never answer the CLI's control requests: the CLI waits forever (FM-25).
+    NoControlAnswers,
+    /// Under foreground-only, allow `run_in_background: true` unchanged.
+    PassRunInBackground,
+    /// Under foreground-only, do not fail a turn whose tool result shows an async launch (FM-38).
+    IgnoreAsyncLaunch,
+    /// A turn ends at the first `result` after its prompt whatever its origin: the
+    /// anthropics/claude-agent-sdk-python#788 off-by-one (FM-36, FM-37).
+    LastResultWins,
+    /// Close stdin right after writing the prompt (FM-31): control answers and later prompts
+    /// can no longer be delivered.
+    CloseStdinEarly,
+    /// Teardown signals only the CLI itself, not its process group: grandchildren survive (FM-17).
+    NoGroupKill,
+}
+
+const ALL: [(Bug, &str); 7] = [
+    (Bug::PromptBeforeRead, "prompt-before-read"),
+    (Bug::NoControlAnswers, "no-control-answers"),
+    (Bug::PassRunInBackground, "pass-run-in-background"),
+    (Bug::IgnoreAsyncLaunch, "ignore-async-launch"),
+    (Bug::LastResultWins, "last-result-wins"),
+    (Bug::CloseStdinEarly, "close-stdin-early"),
+    (Bug::NoGroupKill, "no-group-kill"),
+];
+
+impl Bug {
+    pub fn from_name(name: &str) -> Option<Bug> {
+        ALL.iter().find(|(_, n)| *n == name).map(|(bug, _)| *bug)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        ALL.iter().map(|(_, name)| *name).collect()
+    }
+}
+
+/// The set of enabled bug switches (empty for the correct supervisor).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bugs(Vec<Bug>);
+
+impl Bugs {
+    pub fn enable(&mut self, bug: Bug) {
+        if !self.has(bug) {
+            self.0.push(bug);
+        }
+    }
+
+    pub fn has(&self, bug: Bug) -> bool {
+        self.0.contains(&bug)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        for name in Bug::names() {
+            let bug = Bug::from_name(name).expect(name);
+            assert_eq!(ALL.iter().find(|(b, _)| *b == bug).unwrap().1, name);
+        }
+        assert_eq!(Bug::from_name("prompt_before_read"), None);
+    }
+}

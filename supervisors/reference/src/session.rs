@@ -1,0 +1,821 @@
+//! One run: spawn the CLI, initialize, drive the plan's turns, tear down, report.
+//!
+//! Everything happens on this thread, in a loop that waits on the CLI's one event channel (see
+//! `cli_process.rs`) with a timeout. Waiting "for X" is always [`Session::wait_until`] with a
+//! predicate: while it waits, every line from the CLI is handled as it arrives — control requests
+//! answered, results attributed, events reported — and due plan actions are sent.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+use serde_json::{Value, json};
+
+use crate::args::Options;
+use crate::bugs::Bug;
+use crate::cli_process::{self, CliEvent, Running, StdoutLine, Written};
+use crate::control::{self, Decision, Ledger, Outgoing};
+use crate::ids;
+use crate::plan::{Action, ActionKind, Plan};
+use crate::policy::{self, Policy};
+use crate::report::{End, Reporter, TurnReport, TurnStatus};
+use crate::turns::{self, Routed, TurnTracker};
+
+/// After stdin is closed, how long the CLI gets to exit on its own.
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+/// After SIGTERM, how long before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+/// After SIGKILL, how long to wait for the child to be reaped before giving up on it.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+/// After the CLI exited on its own, how long processes left in its group get between SIGTERM
+/// and SIGKILL.
+const ORPHAN_GRACE: Duration = Duration::from_secs(1);
+/// After the CLI exited, how long its pipes get to deliver what is still in them.
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+/// After a prompt could not be written, how long to wait for the CLI's exit status.
+const UNDELIVERED_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs the plan and writes the whole report, `end` line included.
+pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
+    eprintln!(
+        "reference-supervisor: scenario {}, {:?} mode, policy {}, {} turn(s)",
+        plan.scenario.as_deref().unwrap_or("(unnamed)"),
+        plan.mode,
+        options.policy.name(),
+        plan.turns.len()
+    );
+    let mut spawned = match cli_process::spawn(&options.cli) {
+        Ok(spawned) => spawned,
+        Err(e) => {
+            let error = format!("could not start the CLI {}: {e}", options.cli.display());
+            for index in 0..plan.turns.len() {
+                report.turn(&not_sent(index, &error));
+            }
+            report.end(&End {
+                error: Some(error),
+                cli_exit_code: None,
+                cli_signal: None,
+            });
+            return;
+        }
+    };
+
+    let mut outgoing = Outgoing::default();
+    let (_, init_line) = outgoing.start(json!({"subtype": "initialize", "hooks": null}));
+
+    let mut prewritten = None;
+    if options.bugs.has(Bug::PromptBeforeRead) {
+        // BUG (prompt-before-read): writes on this thread before anyone reads stdout. A CLI that
+        // fills the stdout pipe before reading stdin blocks, and so does this write (FM-08).
+        let prompt = Prompt::new(&plan.turns[0].prompt);
+        let written_at = Instant::now();
+        let result = spawned
+            .write_blocking(&init_line)
+            .and_then(|()| spawned.write_blocking(&prompt.line));
+        if let Err(e) = result {
+            eprintln!("reference-supervisor: early write failed: {e}");
+        }
+        prewritten = Some((prompt, written_at));
+    }
+
+    // The reader threads start before the first byte goes to stdin.
+    let cli = spawned.start();
+    let mut session = Session::new(options, plan, report, cli, outgoing);
+    match prewritten {
+        None => {
+            session.cli.write(&init_line, Written::Control);
+        }
+        Some((prompt, written_at)) => session.begin_turn(0, prompt, written_at),
+    }
+    let run_error = session.drive();
+    session.teardown();
+    session.finish(run_error);
+}
+
+/// A user message ready to write.
+struct Prompt {
+    uuid: String,
+    line: Value,
+}
+
+impl Prompt {
+    fn new(text: &str) -> Prompt {
+        let uuid = ids::uuid_v4();
+        let line = json!({"type": "user", "message": {"role": "user", "content": text},
+                          "parent_tool_use_id": null, "session_id": "default", "uuid": uuid});
+        Prompt { uuid, line }
+    }
+}
+
+fn not_sent(index: usize, why: &str) -> TurnReport {
+    TurnReport {
+        index,
+        status: TurnStatus::Failed,
+        output: None,
+        error: Some(format!("prompt not sent: {why}")),
+        messages: Vec::new(),
+    }
+}
+
+enum Init {
+    Waiting,
+    Ready,
+    Failed(String),
+}
+
+/// The turn whose prompt is outstanding.
+struct ActiveTurn {
+    index: usize,
+    deadline: Instant,
+    interrupt_sent: bool,
+    /// The prompt could not be written: when, and why.
+    undelivered: Option<(Instant, String)>,
+}
+
+/// A plan action waiting for its time.
+struct Scheduled {
+    due: Instant,
+    turn: usize,
+    action: Action,
+}
+
+enum Waited {
+    Done,
+    TimedOut,
+}
+
+struct Session<'a> {
+    options: &'a Options,
+    plan: &'a Plan,
+    report: &'a mut Reporter,
+    cli: Running,
+    tracker: TurnTracker,
+    ledger: Ledger,
+    outgoing: Outgoing,
+    init: Init,
+    turn: Option<ActiveTurn>,
+    /// Sorted by `due`.
+    actions: Vec<Scheduled>,
+    exit: Option<(ExitStatus, Instant)>,
+    stdout_open: bool,
+    stderr_open: bool,
+    /// Text of the last error result seen, for diagnoses.
+    last_error_result: Option<String>,
+    stdin_error: Option<String>,
+    prompts_sent: usize,
+    turns_reported: usize,
+}
+
+impl<'a> Session<'a> {
+    fn new(
+        options: &'a Options,
+        plan: &'a Plan,
+        report: &'a mut Reporter,
+        cli: Running,
+        outgoing: Outgoing,
+    ) -> Session<'a> {
+        Session {
+            options,
+            plan,
+            report,
+            cli,
+            tracker: TurnTracker::new(options.bugs.has(Bug::LastResultWins)),
+            ledger: Ledger::default(),
+            outgoing,
+            init: Init::Waiting,
+            turn: None,
+            actions: Vec::new(),
+            exit: None,
+            stdout_open: true,
+            stderr_open: true,
+            last_error_result: None,
+            stdin_error: None,
+            prompts_sent: 0,
+            turns_reported: 0,
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The run, top to bottom
+
+    /// Initializes, then drives every turn. Returns the run-level error, if any.
+    fn drive(&mut self) -> Option<String> {
+        if let Err(error) = self.initialize() {
+            let error = format!("initialize failed: {error}");
+            self.resolve_outstanding(TurnStatus::Failed, &error);
+            self.report_unsent_turns(&error);
+            return Some(error);
+        }
+
+        for index in 0..self.plan.turns.len() {
+            if self.prompts_sent == index {
+                // The previous turn's actions go out before the next prompt does.
+                self.wait_until(None, |s| s.actions.is_empty() || s.cli_gone());
+                if self.cli_gone() {
+                    let error = self.diagnosis("the CLI ended before all prompts were sent");
+                    self.report_unsent_turns(&error);
+                    return Some(error);
+                }
+                self.send_prompt(index, Prompt::new(&self.plan.turns[index].prompt));
+            }
+
+            let deadline = self
+                .turn
+                .as_ref()
+                .map_or_else(Instant::now, |turn| turn.deadline);
+            self.wait_until(Some(deadline), |s| s.turn.is_none() || s.cli_gone());
+            if self.turn.is_some() {
+                let error = if self.cli_gone() {
+                    let error = self.diagnosis("the CLI ended before this turn's result");
+                    self.resolve_outstanding(TurnStatus::Failed, &error);
+                    error
+                } else {
+                    let timeout_ms = self.plan.turn_timeout.as_millis();
+                    let error = self.diagnosis(&format!(
+                        "no result within turn_timeout_ms ({timeout_ms} ms)"
+                    ));
+                    self.resolve_outstanding(TurnStatus::Timeout, &error);
+                    format!("turn {index} timed out after {timeout_ms} ms")
+                };
+                self.report_unsent_turns(&error);
+                return Some(error);
+            }
+        }
+
+        // The last turn's actions, then (background-aware) the background work it started.
+        self.wait_until(None, |s| s.actions.is_empty() || s.cli_gone());
+        if self.options.policy == Policy::BackgroundAware {
+            let ceiling = Instant::now() + self.plan.turn_timeout;
+            let waited = self.wait_until(Some(ceiling), |s| {
+                s.tracker.background_quiet() || s.cli_gone()
+            });
+            if matches!(waited, Waited::TimedOut) {
+                let (in_flight, owed) = (self.tracker.in_flight(), self.tracker.owed());
+                self.report.event(
+                    "background_wait_timeout",
+                    json!({
+                    "waited_ms": self.plan.turn_timeout.as_millis() as u64,
+                    "in_flight": in_flight, "owed_notification_turns": owed}),
+                );
+            }
+        }
+        None
+    }
+
+    /// Sends nothing itself (`initialize` was queued at start); waits for its response while
+    /// serving the CLI's own control requests, which may arrive first (SDK MCP handshake).
+    fn initialize(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + self.plan.turn_timeout;
+        self.wait_until(Some(deadline), |s| {
+            !matches!(s.init, Init::Waiting) || s.cli_gone()
+        });
+        match &self.init {
+            Init::Ready => Ok(()),
+            Init::Failed(error) => Err(error.clone()),
+            Init::Waiting if self.cli_gone() => {
+                Err(self.diagnosis("the CLI ended before answering initialize"))
+            }
+            Init::Waiting => Err(self.diagnosis(&format!(
+                "no answer to initialize within {} ms",
+                self.plan.turn_timeout.as_millis()
+            ))),
+        }
+    }
+
+    fn send_prompt(&mut self, index: usize, prompt: Prompt) {
+        let written_at = Instant::now();
+        let queued = self.cli.write(&prompt.line, Written::Prompt(index));
+        self.begin_turn(index, prompt, written_at);
+        if !queued && let Some(turn) = &mut self.turn {
+            turn.undelivered = Some((written_at, "stdin is already closed".to_string()));
+        }
+        if self.options.bugs.has(Bug::CloseStdinEarly) {
+            // BUG (close-stdin-early): EOF right after the prompt; control answers and later
+            // prompts can no longer reach the CLI (FM-31).
+            self.cli.close_stdin();
+        }
+    }
+
+    /// Bookkeeping for a prompt that was just written (or queued) at `written_at`.
+    fn begin_turn(&mut self, index: usize, prompt: Prompt, written_at: Instant) {
+        self.prompts_sent += 1;
+        self.tracker.prompt_sent(index, &prompt.uuid);
+        self.turn = Some(ActiveTurn {
+            index,
+            deadline: written_at + self.plan.turn_timeout,
+            interrupt_sent: false,
+            undelivered: None,
+        });
+        for action in &self.plan.turns[index].actions {
+            self.actions.push(Scheduled {
+                due: written_at + action.after,
+                turn: index,
+                action: action.clone(),
+            });
+        }
+        self.actions.sort_by_key(|scheduled| scheduled.due);
+    }
+
+    /// Close stdin; give the CLI `EXIT_GRACE` to exit; SIGTERM its process group; after
+    /// `TERM_GRACE`, SIGKILL it. The child is always reaped (by the waiter thread), and whatever
+    /// it left in its process group is killed too.
+    fn teardown(&mut self) {
+        for skipped in std::mem::take(&mut self.actions) {
+            self.report.event(
+                "action_skipped",
+                json!({"turn": skipped.turn,
+                "kind": skipped.action.kind.name(), "reason": "the run is over"}),
+            );
+        }
+        self.cli.close_stdin();
+        let whole_group = !self.options.bugs.has(Bug::NoGroupKill); // BUG (no-group-kill) when false
+        let mut exited = self.wait_for_exit(EXIT_GRACE);
+        let mut signalled = false;
+        for (signal, name, grace) in [
+            (Signal::TERM, "SIGTERM", TERM_GRACE),
+            (Signal::KILL, "SIGKILL", KILL_GRACE),
+        ] {
+            if exited {
+                break;
+            }
+            self.send_signal(signal, name, whole_group, "signal_sent");
+            signalled = true;
+            exited = self.wait_for_exit(grace);
+        }
+        if !exited {
+            self.report.event(
+                "cli_not_reaped",
+                json!({"waited_ms": (EXIT_GRACE + TERM_GRACE + KILL_GRACE).as_millis() as u64}),
+            );
+        }
+
+        // The CLI is gone; whatever is left in its group (MCP servers, tool processes) is an
+        // orphan. If the group already had its SIGTERM and grace, it gets SIGKILL now; otherwise
+        // SIGTERM, a short grace, then SIGKILL. (A zombie still counts as a member until init
+        // reaps it, so the grace may run out on processes that are already dead; SIGKILL to
+        // them is harmless.)
+        if whole_group && self.cli.group_alive() {
+            if !signalled {
+                self.send_signal(Signal::TERM, "SIGTERM", true, "orphans_signalled");
+                let deadline = Instant::now() + ORPHAN_GRACE;
+                while self.cli.group_alive() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            if self.cli.group_alive() {
+                self.send_signal(Signal::KILL, "SIGKILL", true, "orphans_signalled");
+            }
+        }
+
+        // Let the pipes deliver their last lines (they close once no process holds them).
+        let deadline = Instant::now() + PIPE_GRACE;
+        self.wait_until(Some(deadline), |s| !s.stdout_open && !s.stderr_open);
+    }
+
+    fn finish(&mut self, run_error: Option<String>) {
+        if let Some(Routed::Stray { messages }) = self.tracker.finish() {
+            self.report
+                .event("out_of_turn_messages", json!({"messages": messages}));
+        }
+        let tail = self.cli.stderr_tail();
+        if !tail.is_empty() {
+            self.report.event("stderr_tail", json!({"tail": tail}));
+        }
+        let status = self.exit.map(|(status, _)| status);
+        self.report.end(&End {
+            error: run_error,
+            cli_exit_code: status.and_then(|s| s.code()),
+            cli_signal: status.and_then(|s| s.signal()),
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Waiting
+
+    /// Handles CLI events and sends due actions until `done` holds or `deadline` passes.
+    fn wait_until(&mut self, deadline: Option<Instant>, done: impl Fn(&Session) -> bool) -> Waited {
+        loop {
+            if done(self) {
+                return Waited::Done;
+            }
+            let now = Instant::now();
+            self.send_due_actions(now);
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return Waited::TimedOut;
+            }
+            // Wake for the deadline, the next action, or a grace period that makes `cli_gone`
+            // true without a new event.
+            let wake = [
+                deadline,
+                self.actions.first().map(|a| a.due),
+                self.exit.map(|(_, at)| at + PIPE_GRACE),
+                self.turn
+                    .as_ref()
+                    .and_then(|t| t.undelivered.as_ref())
+                    .map(|(at, _)| *at + UNDELIVERED_GRACE),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|wake| *wake > now)
+            .min();
+            let timeout = wake.map_or(Duration::from_secs(3600), |wake| {
+                wake.saturating_duration_since(now)
+            });
+            match self.cli.inbox.recv_timeout(timeout) {
+                Ok(event) => self.handle(event),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    // Every thread is gone; nothing more can happen.
+                    self.stdout_open = false;
+                    self.stderr_open = false;
+                    return if done(self) {
+                        Waited::Done
+                    } else {
+                        Waited::TimedOut
+                    };
+                }
+            }
+        }
+    }
+
+    fn wait_for_exit(&mut self, grace: Duration) -> bool {
+        let deadline = Instant::now() + grace;
+        self.wait_until(Some(deadline), |s| s.exit.is_some());
+        self.exit.is_some()
+    }
+
+    /// The CLI can no longer answer: it exited (and its pipes drained or had their grace), or
+    /// the outstanding prompt could not be delivered.
+    fn cli_gone(&self) -> bool {
+        let exited = self.exit.is_some_and(|(_, at)| {
+            (!self.stdout_open && !self.stderr_open) || at.elapsed() >= PIPE_GRACE
+        });
+        let undelivered = self
+            .turn
+            .as_ref()
+            .and_then(|turn| turn.undelivered.as_ref())
+            .is_some_and(|(at, _)| self.exit.is_some() || at.elapsed() >= UNDELIVERED_GRACE);
+        exited || undelivered
+    }
+
+    /// `<what>: the CLI exited with code 1; stdin: …; last error result: …; stderr: …`
+    fn diagnosis(&self, what: &str) -> String {
+        let mut text = what.to_string();
+        match self.exit {
+            Some((status, _)) => {
+                text += &format!("; the CLI {}", cli_process::describe_exit(&status))
+            }
+            None => text += "; the CLI is still running",
+        }
+        if let Some((_, error)) = self.turn.as_ref().and_then(|t| t.undelivered.as_ref()) {
+            text += &format!("; the prompt could not be written: {error}");
+        } else if let Some(error) = &self.stdin_error {
+            text += &format!("; writing to its stdin failed: {error}");
+        }
+        if let Some(result) = &self.last_error_result {
+            text += &format!("; last error result: {result}");
+        }
+        let tail = self.cli.stderr_tail();
+        if tail.is_empty() {
+            text += "; stderr was empty";
+        } else {
+            let start = tail.char_indices().rev().nth(1999).map_or(0, |(i, _)| i);
+            text += &format!("; stderr tail: {}", &tail[start..]);
+        }
+        text
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Events from the CLI
+
+    fn handle(&mut self, event: CliEvent) {
+        match event {
+            CliEvent::Stdout(lines) => self.handle_stdout(lines),
+            CliEvent::StdoutClosed { error } => {
+                self.stdout_open = false;
+                if let Some(error) = error {
+                    self.report
+                        .event("stdout_read_error", json!({"error": error}));
+                }
+            }
+            CliEvent::StderrClosed => self.stderr_open = false,
+            CliEvent::Exited(status) => self.exit = Some((status, Instant::now())),
+            CliEvent::StdinFailed { what, error } => {
+                if self.stdin_error.is_none() {
+                    self.report.event(
+                        "stdin_write_failed",
+                        json!({"error": error, "what": match what {
+                            Written::Control => "control".to_string(),
+                            Written::Prompt(index) => format!("prompt {index}"),
+                        }}),
+                    );
+                    self.stdin_error = Some(error.clone());
+                }
+                if let (Written::Prompt(index), Some(turn)) = (what, &mut self.turn)
+                    && turn.index == index
+                {
+                    turn.undelivered = Some((Instant::now(), error));
+                }
+            }
+        }
+    }
+
+    fn handle_stdout(&mut self, lines: Vec<StdoutLine>) {
+        // A cancel that arrived in the same read as its request wins: the request gets no answer.
+        for line in &lines {
+            if let StdoutLine::Json(message) | StdoutLine::Repaired(message) = line
+                && message.get("type").and_then(Value::as_str) == Some("control_cancel_request")
+            {
+                let id = message
+                    .get("request_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let in_time = self.ledger.cancel(id);
+                self.report.event(
+                    "control_request_cancelled",
+                    json!({"request_id": id, "answered": !in_time}),
+                );
+            }
+        }
+        for line in lines {
+            let message = match line {
+                StdoutLine::Json(message) => message,
+                StdoutLine::Repaired(message) => {
+                    self.report.event(
+                        "stdout_repaired",
+                        json!({"type": message.get("type"),
+                        "reason": "invalid UTF-8 or lone surrogate escapes replaced with U+FFFD"}),
+                    );
+                    message
+                }
+                StdoutLine::NotJson(text) => {
+                    let line: String = text.chars().take(2000).collect();
+                    self.report.event("stdout_non_json", json!({"line": line}));
+                    continue;
+                }
+            };
+            match message.get("type").and_then(Value::as_str).unwrap_or("") {
+                "control_request" => self.on_control_request(&message),
+                "control_response" => self.on_control_response(&message),
+                "control_cancel_request" => {} // handled above
+                _ => self.on_message(&message),
+            }
+        }
+    }
+
+    fn on_control_request(&mut self, message: &Value) {
+        let request = message.get("request").unwrap_or(&Value::Null);
+        let subtype = request.get("subtype").and_then(Value::as_str).unwrap_or("");
+        let Some(id) = message.get("request_id").and_then(Value::as_str) else {
+            self.report.event(
+                "malformed_control_request",
+                json!({"subtype": subtype, "reason": "no request_id"}),
+            );
+            return;
+        };
+        match self.ledger.decide(id) {
+            Decision::Answer => {}
+            Decision::Cancelled => return,
+            Decision::Duplicate => {
+                self.report.event(
+                    "duplicate_control_request",
+                    json!({"request_id": id, "subtype": subtype}),
+                );
+                return;
+            }
+        }
+        if self.options.bugs.has(Bug::NoControlAnswers) {
+            return; // BUG (no-control-answers): the CLI waits for ever (FM-25).
+        }
+        if self.cli.stdin_closed() {
+            self.report.event(
+                "control_request_after_stdin_closed",
+                json!({"request_id": id, "subtype": subtype}),
+            );
+            return;
+        }
+        let force_foreground = self.options.policy.keeps_tools_in_foreground()
+            && !self.options.bugs.has(Bug::PassRunInBackground); // BUG (pass-run-in-background) when false
+        let (answer, rewrite) = control::answer(id, request, force_foreground);
+        if let Some(rewrite) = rewrite {
+            self.report.event(
+                "tool_input_rewritten",
+                json!({"tool_name": rewrite.tool_name,
+                "tool_use_id": rewrite.tool_use_id, "run_in_background": false}),
+            );
+        }
+        self.cli.write(&answer, Written::Control);
+    }
+
+    fn on_control_response(&mut self, message: &Value) {
+        let Some(reply) = self.outgoing.settle(message) else {
+            return; // not ours, or no longer awaited (e.g. echoed by --replay-user-messages)
+        };
+        match (reply.request_subtype.as_str(), reply.outcome) {
+            ("initialize", Ok(_)) => self.init = Init::Ready,
+            ("initialize", Err(error)) => {
+                self.init = Init::Failed(self.diagnosis(&format!(
+                    "the CLI answered initialize with an error: {error}"
+                )))
+            }
+            (_, Ok(_)) => {}
+            (subtype, Err(error)) => self.report.event(
+                "control_request_failed",
+                json!({
+                "request_id": reply.request_id, "subtype": subtype, "error": error}),
+            ),
+        }
+    }
+
+    fn on_message(&mut self, message: &Value) {
+        let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
+        let subtype = message.get("subtype").and_then(Value::as_str).unwrap_or("");
+        let field = |name: &str| message.get(name).cloned().unwrap_or(Value::Null);
+        match (kind, subtype) {
+            ("system", "task_started") => self.report.event("task_started", json!({"task_id": field("task_id"),
+                "task_type": field("task_type"), "tool_use_id": field("tool_use_id"), "description": field("description")})),
+            ("system", "task_notification") => self.report.event("task_notification", json!({
+                "task_id": field("task_id"), "status": field("status"), "summary": field("summary")})),
+            ("system", "task_updated") => {
+                let status = message.pointer("/patch/status").cloned().unwrap_or(Value::Null);
+                self.report.event("task_updated", json!({"task_id": field("task_id"), "status": status}));
+            }
+            ("user", _) => {
+                if let Some(launch) = policy::detect_async_launch(message) {
+                    self.report.event("async_launch", json!({"tool_use_id": launch.tool_use_id,
+                        "task_id": launch.task_id, "evidence": launch.evidence}));
+                }
+            }
+            ("result", _) => {
+                let is_error = message.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+                if is_error {
+                    self.last_error_result = Some(turns::error_detail(message));
+                }
+                if is_error && self.turn.is_none() && matches!(self.init, Init::Waiting) {
+                    // A result before the initialize answer is a startup failure (FM-23).
+                    let error = format!("the CLI reported a startup error: {}", turns::error_detail(message));
+                    self.init = Init::Failed(error);
+                    return;
+                }
+            }
+            _ => {}
+        }
+        for routed in self.tracker.observe(message) {
+            self.route(routed);
+        }
+    }
+
+    fn route(&mut self, routed: Routed) {
+        match routed {
+            Routed::TurnResult {
+                index,
+                result,
+                messages,
+                async_launch,
+            } => {
+                let turn = self
+                    .turn
+                    .take()
+                    .expect("the tracker only resolves the outstanding turn");
+                debug_assert_eq!(turn.index, index);
+                let violation = async_launch
+                    .as_ref()
+                    .filter(|_| self.refuses_async_launch());
+                let (status, output, error) = turns::judge(&result, turn.interrupt_sent, violation);
+                if turn.interrupt_sent && status == TurnStatus::Completed {
+                    self.report
+                        .event("interrupt_ineffective", json!({"turn": index}));
+                }
+                self.report_turn(TurnReport {
+                    index,
+                    status,
+                    output,
+                    error,
+                    messages,
+                });
+            }
+            Routed::Injected {
+                result,
+                reason,
+                messages,
+                async_launch,
+            } => {
+                let field = |name: &str| result.get(name).cloned().unwrap_or(Value::Null);
+                self.report.event("injected_turn", json!({
+                    "result": field("result"), "origin": field("origin"), "subtype": field("subtype"),
+                    "is_error": field("is_error"), "reason": reason.as_str(),
+                    "async_launch": async_launch.is_some(), "messages": messages}));
+            }
+            Routed::Stray { messages } => self
+                .report
+                .event("out_of_turn_messages", json!({"messages": messages})),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Resolving turns without a result
+
+    /// Resolves the outstanding turn without a result (CLI gone, timeout, failed initialize).
+    /// A turn that launched a background task under foreground-only fails for that reason
+    /// first: CLI 2.1.81 never writes the result of a turn that launched a background agent.
+    fn resolve_outstanding(&mut self, status: TurnStatus, error: &str) {
+        if self.turn.take().is_none() {
+            return;
+        }
+        let Some((index, messages, async_launch)) = self.tracker.abandon() else {
+            return;
+        };
+        let (status, error) = match async_launch.filter(|_| self.refuses_async_launch()) {
+            Some(launch) => (
+                TurnStatus::Failed,
+                format!("{}; {error}", launch.policy_error()),
+            ),
+            None => (status, error.to_string()),
+        };
+        self.report_turn(TurnReport {
+            index,
+            status,
+            output: None,
+            error: Some(error),
+            messages,
+        });
+    }
+
+    /// Foreground-only fails turns that launched background tasks (unless the bug switch is on).
+    fn refuses_async_launch(&self) -> bool {
+        // BUG (ignore-async-launch) when the switch is on.
+        self.options.policy == Policy::ForegroundOnly
+            && !self.options.bugs.has(Bug::IgnoreAsyncLaunch)
+    }
+
+    /// Reports every turn not reported yet as failed without having been sent.
+    fn report_unsent_turns(&mut self, why: &str) {
+        for index in self.turns_reported..self.plan.turns.len() {
+            self.report_turn(not_sent(index, why));
+        }
+    }
+
+    /// Turns are reported in order, each exactly once.
+    fn report_turn(&mut self, turn: TurnReport) {
+        debug_assert_eq!(turn.index, self.turns_reported);
+        self.turns_reported += 1;
+        self.report.turn(&turn);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Plan actions
+
+    fn send_due_actions(&mut self, now: Instant) {
+        while self.actions.first().is_some_and(|first| first.due <= now) {
+            let scheduled = self.actions.remove(0);
+            self.send_action(scheduled);
+        }
+    }
+
+    fn send_action(&mut self, Scheduled { turn, action, .. }: Scheduled) {
+        let body = match &action.kind {
+            ActionKind::Interrupt => json!({"subtype": "interrupt"}),
+            ActionKind::SetPermissionMode(mode) => {
+                json!({"subtype": "set_permission_mode", "mode": mode})
+            }
+            ActionKind::SetModel(model) => json!({"subtype": "set_model", "model": model}),
+            ActionKind::StopTask(task_id) => json!({"subtype": "stop_task", "task_id": task_id}),
+            ActionKind::Unsupported { kind } => {
+                self.report
+                    .event("unsupported_action", json!({"turn": turn, "kind": kind}));
+                return;
+            }
+        };
+        if self.cli.stdin_closed() || self.exit.is_some() {
+            self.report.event(
+                "action_skipped",
+                json!({"turn": turn, "kind": action.kind.name(),
+                "reason": "the CLI's stdin is closed"}),
+            );
+            return;
+        }
+        let (request_id, line) = self.outgoing.start(body);
+        self.cli.write(&line, Written::Control);
+        if action.kind == ActionKind::Interrupt
+            && let Some(active) = &mut self.turn
+            && active.index == turn
+        {
+            active.interrupt_sent = true;
+        }
+        self.report.event(
+            "action_sent",
+            json!({"turn": turn, "kind": action.kind.name(), "request_id": request_id}),
+        );
+    }
+
+    fn send_signal(&mut self, signal: Signal, name: &str, whole_group: bool, event: &str) {
+        let target = if whole_group { "process_group" } else { "cli" };
+        match self.cli.signal(signal, whole_group) {
+            Ok(()) => self
+                .report
+                .event(event, json!({"signal": name, "target": target})),
+            Err(e) => eprintln!("reference-supervisor: {name} to the {target}: {e}"),
+        }
+    }
+}
