@@ -24,7 +24,7 @@ mod turns;
 /// The `reference-supervisor` binary and the harness's embedded `harness reference-supervisor`
 /// both come here.
 pub fn main_with_args(args: Vec<String>) -> i32 {
-    let options = match args::parse(args.into_iter()) {
+    let options = match args::parse(args) {
         Ok(args::Command::Run(options)) => options,
         Ok(args::Command::Help) => {
             print!("{}", args::HELP);
