@@ -17,8 +17,14 @@ use crate::transcript::{Event, Transcript};
 pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(60);
 
 pub fn main() -> i32 {
+    main_with_args(std::env::args().skip(1).collect())
+}
+
+/// fake-claude with these arguments (without argv[0]) and the process environment; returns the
+/// exit code. The harness's multi-call binary comes here too.
+pub fn main_with_args(args: Vec<String>) -> i32 {
     let start = Instant::now();
-    let inv = Invocation::from_process();
+    let inv = Invocation::parse(args, std::env::vars());
     if !inv.problems.is_empty() {
         for p in &inv.problems {
             say_err(&format!("fake-claude: {p}\n"));

@@ -768,10 +768,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Take the first inbox message matching `pattern`; with `strict`, the first message must.
-    fn take_match(&mut self, pattern: &Value, strict: bool) -> Result<Option<Value>, String> {
+    /// Take the first inbox message matching `pattern` (with `keep`, only look: it stays queued
+    /// for a later step); with `strict`, the first message must match.
+    fn take_match(
+        &mut self,
+        pattern: &Value,
+        strict: bool,
+        keep: bool,
+    ) -> Result<Option<Value>, String> {
         for i in 0..self.inbox.len() {
             match matcher::matches(pattern, &self.inbox[i]) {
+                Ok(()) if keep => return Ok(Some(self.inbox[i].clone())),
                 Ok(()) => return Ok(self.inbox.remove(i)),
                 Err(m) if strict => return Err(m.to_string()),
                 Err(_) => {}
@@ -785,7 +792,7 @@ impl Engine {
         let pattern = template::render(&e.pattern, &vars)
             .map_err(|err| Stop::Failed(format!("{at}: {err}")))?;
         let deadline = e.timeout.map(|t| Instant::now() + t.duration());
-        match self.wait_for(&pattern, e.strict, deadline, at)? {
+        match self.wait_for(&pattern, e.strict, e.keep, deadline)? {
             Waited::Got(msg) => {
                 let caps = self.capture(&msg, &e.capture);
                 self.tr.record(Event::Step {
@@ -827,11 +834,11 @@ impl Engine {
         &mut self,
         pattern: &Value,
         strict: bool,
+        keep: bool,
         deadline: Option<Instant>,
-        _at: &str,
     ) -> Result<Waited, Stop> {
         loop {
-            match self.take_match(pattern, strict) {
+            match self.take_match(pattern, strict, keep) {
                 Ok(Some(m)) => return Ok(Waited::Got(m)),
                 Err(why) => return Ok(Waited::Mismatch(why)),
                 Ok(None) => {}
@@ -959,7 +966,7 @@ impl Engine {
             None => json!({"type": "user"}),
         };
         let deadline = t.timeout.map(|d| Instant::now() + d.duration());
-        let prompt = match self.wait_for(&pattern, false, deadline, at)? {
+        let prompt = match self.wait_for(&pattern, false, false, deadline)? {
             Waited::Got(m) => m,
             Waited::Mismatch(why) => return Err(Stop::Failed(format!("{at}: {why}"))),
             Waited::Eof => {

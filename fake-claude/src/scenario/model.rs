@@ -701,6 +701,10 @@ pub struct Expect {
     /// stay queued for later steps).
     #[serde(default)]
     pub strict: bool,
+    /// Only wait for the message: leave it queued for a later step (e.g. wait until prompt 2
+    /// has arrived, then let a `turn` take it).
+    #[serde(default)]
+    pub keep: bool,
 }
 
 /// What a step does when what it waited for does not come.
