@@ -116,8 +116,12 @@ pub enum Event {
         signal: String,
         action: String,
     },
-    /// stdout was closed by the reader (EPIPE): the run ends cleanly.
-    StdoutClosed,
+    /// stdout was closed by the reader (EPIPE): the run ends cleanly. `blocked_us`: how long the
+    /// failing write was blocked first (a reader that stopped reading, then went away).
+    StdoutClosed {
+        #[serde(default)]
+        blocked_us: u64,
+    },
     /// The watchdog ended the run.
     Watchdog {
         after_ms: u64,

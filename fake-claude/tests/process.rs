@@ -354,7 +354,7 @@ fn assert_clean_close(f: &Fake, child: &mut std::process::Child) {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let recs = f.transcript();
-    assert!(find(&recs, |e| matches!(e, Event::StdoutClosed)).is_some());
+    assert!(find(&recs, |e| matches!(e, Event::StdoutClosed { .. })).is_some());
     assert_eq!(exit_code(&recs), Some(0));
 }
 

@@ -1,4 +1,25 @@
 //! harness: runs supervisors of the Claude Code CLI against fake-claude scenarios and judges them.
+//!
+//! Data flow of one run: `supervisor` (definition, setup, wrapper) → `plan` (the drive plan from
+//! the scenario) → `runner` (temp dir, process group, deadline, teardown, orphan scan) →
+//! `artifacts` (report + transcript + timings) → `judge` (= `expect` + `invariants`) → `verdict`
+//! → `normalize`/`snapshot` and `suite` + `reporters`. `mutants` proves the suite catches the
+//! reference supervisor's bug switches.
 
 pub mod artifacts;
+pub mod expect;
+pub mod invariants;
+pub mod judge;
+pub mod known_failures;
+pub mod mutants;
+pub mod normalize;
+pub mod plan;
+pub mod procs;
+pub mod report;
+pub mod reporters;
+pub mod runner;
+pub mod setup;
+pub mod snapshot;
+pub mod suite;
+pub mod supervisor;
 pub mod verdict;

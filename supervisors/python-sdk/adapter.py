@@ -56,8 +56,21 @@ def surfaced(msg):
     return out
 
 
+def describe(e):
+    """An exception as text; exception groups (anyio task groups) show what they carry."""
+    subs = getattr(e, "exceptions", None)
+    if subs:
+        return "; ".join(describe(s) for s in subs)
+    return f"{type(e).__name__}: {e}"
+
+
 def turn_record(index, messages, error=None, timed_out=False, interrupted=False):
-    result = next((m for m in reversed(messages) if type(m).__name__ == "ResultMessage"), None)
+    # The turn's answer is the first result: receive_response() ends there, and for query() it
+    # is the result of the prompt's own turn; later ones (injected turns) are reported as events.
+    results = [m for m in messages if type(m).__name__ == "ResultMessage"]
+    result = results[0] if results else None
+    for extra in results[1:]:
+        emit({"type": "event", "name": "extra_result", "data": surfaced(extra)})
     rec = {"type": "turn", "index": index, "output": None, "error": None,
            "messages": [surfaced(m) for m in messages]}
     if timed_out:
@@ -129,7 +142,7 @@ async def multi_turn(plan, cli, timeout):
                 emit(turn_record(i, messages, timed_out=True))
                 return
             except Exception as e:  # the SDK raises into the iterator: that is the turn's error
-                emit(turn_record(i, messages, error=f"{type(e).__name__}: {e}"))
+                emit(turn_record(i, messages, error=describe(e)))
                 return
             finally:
                 actions.cancel()
@@ -153,7 +166,7 @@ async def one_shot(plan, cli, timeout):
     except asyncio.TimeoutError:
         emit(turn_record(0, messages, timed_out=True))
     except Exception as e:
-        emit(turn_record(0, messages, error=f"{type(e).__name__}: {e}"))
+        emit(turn_record(0, messages, error=describe(e)))
 
 
 def main():
@@ -173,7 +186,7 @@ def main():
         emit({"type": "end", "status": "ok", "error": None, "cli_exit_code": None, "cli_signal": None})
     except BaseException as e:  # noqa: BLE001 - the report must always end
         traceback.print_exc()
-        emit({"type": "end", "status": "error", "error": f"{type(e).__name__}: {e}",
+        emit({"type": "end", "status": "error", "error": describe(e),
               "cli_exit_code": None, "cli_signal": None})
     return 0
 

@@ -33,15 +33,15 @@ pub enum Stop {
     Exit(i32),
     /// Kill ourselves with this signal number.
     Signal(i32, String),
-    /// The supervisor closed our stdout.
-    Closed,
+    /// The supervisor closed our stdout (the failing write was blocked this many µs).
+    Closed(u64),
     /// An expectation failed; the message says which and why.
     Failed(String),
 }
 
 impl From<Closed> for Stop {
-    fn from(_: Closed) -> Self {
-        Stop::Closed
+    fn from(c: Closed) -> Self {
+        Stop::Closed(c.blocked_us)
     }
 }
 
@@ -139,11 +139,14 @@ impl Engine {
                 }
             }
             Err(Stop::Exit(c)) => c,
-            Err(Stop::Closed) => {
-                self.tr.record(Event::StdoutClosed);
+            Err(Stop::Closed(blocked_us)) => {
+                self.tr.record(Event::StdoutClosed { blocked_us });
                 0
             }
             Err(Stop::Failed(why)) => {
+                self.tr.record(Event::Note {
+                    text: format!("expectation failed: {why}"),
+                });
                 crate::cli::say_err(&format!("fake-claude: {why}\n"));
                 EXIT_EXPECT_FAILED
             }

@@ -8,9 +8,11 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::time::Instant;
 
-/// The pipe's reader is gone (EPIPE).
+/// The pipe's reader is gone (EPIPE), after the write had been blocked this long.
 #[derive(Debug)]
-pub struct Closed;
+pub struct Closed {
+    pub blocked_us: u64,
+}
 
 pub struct Fd {
     /// Never closed by us: it is the process's own fd 1 or 2.
@@ -38,13 +40,19 @@ impl Fd {
         let mut rest = bytes;
         while !rest.is_empty() {
             match self.file.write(rest) {
-                Ok(0) => return Err(Closed),
+                Ok(0) => return Err(closed(t)),
                 Ok(n) => rest = &rest[n..],
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return Err(Closed),
+                Err(_) => return Err(closed(t)),
             }
         }
         Ok(t.elapsed().as_micros() as u64)
+    }
+}
+
+fn closed(since: Instant) -> Closed {
+    Closed {
+        blocked_us: since.elapsed().as_micros() as u64,
     }
 }
 

@@ -1,0 +1,484 @@
+//! The `harness` command line: `run`, `suite`, `validate`, `mutants`. Exit codes (documented in
+//! docs/harness.md): 0 all pass (known failures allowed), 1 failures or unexpected passes,
+//! 2 usage error or a bad scenario / supervisor file, 3 internal error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use harness::artifacts::{AdapterExit, RunArtifacts};
+use harness::reporters::{self, Format};
+use harness::suite::{self, Case, Cell, Outcome, RunOptions};
+use harness::supervisor::{self, Context, Supervisor};
+use harness::{known_failures, mutants, setup};
+
+pub const EXIT_FAIL: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INTERNAL: i32 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Conformance suite for programs that drive the Claude Code CLI, built on fake-claude",
+    after_help = "Exit codes: 0 all pass (known failures allowed), 1 failures or unexpected passes, \
+                  2 usage error or bad scenario/supervisor file, 3 internal error. See docs/harness.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one scenario under one supervisor and print the verdict and the artifacts.
+    Run {
+        /// Scenario file, or id under scenarios/ (e.g. seed/startup-burst).
+        scenario: PathBuf,
+        /// Supervisor: a name under supervisors/, an embedded name, or a path.
+        #[arg(long, short, default_value = "reference")]
+        supervisor: String,
+        /// Keep the run directory even when the run passes.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Run the conformance matrix: every scenario under every supervisor.
+    Suite {
+        /// Supervisor (repeatable). Default: the embedded reference and reference-background.
+        #[arg(long = "supervisor", short)]
+        supervisors: Vec<String>,
+        #[arg(long, short, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+        /// Worker threads (default: number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Keep every run directory, not only failures.
+        #[arg(long)]
+        keep: bool,
+        /// No progress lines on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Scenario files or directories (default: everything under scenarios/).
+        paths: Vec<PathBuf>,
+    },
+    /// Check scenario files (and supervisor.yaml / known-failures files) without running them.
+    Validate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Prove the suite: the clean reference passes and every bug switch is caught.
+    Mutants {
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Only these switches (repeatable).
+        #[arg(long = "switch")]
+        switches: Vec<String>,
+        #[arg(long, short)]
+        quiet: bool,
+        /// Scenario files or directories (default: everything under scenarios/).
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let harness_bin = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("harness"));
+    let ctx = Context::discover(harness_bin);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
+        Cmd::Run {
+            scenario,
+            supervisor,
+            keep,
+        } => run(&ctx, &scenario, &supervisor, keep),
+        Cmd::Suite {
+            supervisors,
+            format,
+            jobs,
+            keep,
+            quiet,
+            paths,
+        } => suite_cmd(&ctx, &supervisors, format.into(), jobs, keep, quiet, &paths),
+        Cmd::Validate { paths } => validate(&paths),
+        Cmd::Mutants {
+            jobs,
+            switches,
+            quiet,
+            paths,
+        } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
+    }));
+    result.unwrap_or(EXIT_INTERNAL)
+}
+
+/// Scenarios for `paths`, or exit code 2 with every load error printed.
+fn cases(ctx: &Context, paths: &[PathBuf]) -> Result<Vec<Case>, i32> {
+    let files = suite::discover_files(ctx, paths).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })?;
+    if files.is_empty() {
+        eprintln!("error: no scenario files found");
+        return Err(EXIT_USAGE);
+    }
+    suite::load_cases(files).map_err(|errors| {
+        for e in &errors {
+            eprint!("{e}");
+            if !e.ends_with('\n') {
+                eprintln!();
+            }
+        }
+        eprintln!("{} scenario file(s) do not load", errors.len());
+        EXIT_USAGE
+    })
+}
+
+fn supervisors(ctx: &Context, specs: &[String]) -> Result<Vec<Supervisor>, i32> {
+    let loaded = if specs.is_empty() {
+        supervisor::defaults(ctx).map_err(|e| vec![e])
+    } else {
+        let (ok, bad): (Vec<_>, Vec<_>) = specs
+            .iter()
+            .map(|s| supervisor::resolve(s, ctx))
+            .partition(Result::is_ok);
+        if bad.is_empty() {
+            Ok(ok.into_iter().map(Result::unwrap).collect())
+        } else {
+            Err(bad.into_iter().filter_map(Result::err).collect())
+        }
+    };
+    let sups = loaded.map_err(|errors| {
+        for e in errors {
+            eprintln!("error: {e}");
+        }
+        EXIT_USAGE
+    })?;
+    let mut names: Vec<&str> = sups.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        eprintln!("error: two supervisors are named `{}`", w[0]);
+        return Err(EXIT_USAGE);
+    }
+    Ok(sups)
+}
+
+fn run(ctx: &Context, scenario: &Path, supervisor: &str, keep: bool) -> i32 {
+    let cases = match cases(ctx, &[scenario.to_path_buf()]) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let sup = match supervisors(ctx, &[supervisor.to_string()]) {
+        Ok(mut s) => s.remove(0),
+        Err(code) => return code,
+    };
+    let mut worst = 0;
+    for case in &cases {
+        if suite::skip_reason(&sup, case).is_none()
+            && let Err(e) = setup::ensure(&sup, ctx)
+        {
+            eprintln!("error: {e}");
+            return EXIT_FAIL;
+        }
+        let (cell, run) = suite::execute(ctx, &sup, case, RunOptions { keep });
+        print!("{}", describe_run(&sup, &cell, run.as_ref()));
+        let code = if cell.internal_error.is_some() {
+            EXIT_INTERNAL
+        } else if cell.outcome.ok() {
+            0
+        } else {
+            EXIT_FAIL
+        };
+        worst = worst.max(code);
+    }
+    worst
+}
+
+/// The human-readable account of one run.
+fn describe_run(sup: &Supervisor, cell: &Cell, run: Option<&RunArtifacts>) -> String {
+    let mut o = String::new();
+    let policy = sup
+        .policy
+        .as_deref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    o.push_str(&format!(
+        "{} × {}{policy}: {}\n",
+        cell.scenario,
+        sup.name,
+        cell.outcome.label()
+    ));
+    if let Some(r) = &cell.skip_reason {
+        o.push_str(&format!("  skipped: {r}\n"));
+    }
+    if let Some(k) = &cell.known {
+        let issue = k
+            .issue
+            .as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default();
+        o.push_str(&format!(
+            "  listed as a known failure: {}{issue}\n",
+            k.reason
+        ));
+    }
+    if let Some(run) = run {
+        let exit = match &run.adapter_exit {
+            AdapterExit::Code(c) => format!("exited {c}"),
+            AdapterExit::Signal(s) => format!("killed by signal {s}"),
+            AdapterExit::Deadline => "killed at the run deadline".into(),
+            AdapterExit::SpawnFailed(e) => format!("could not start: {e}"),
+        };
+        o.push_str(&format!(
+            "  adapter: {exit} after {:.2}s; teardown {:.2}s (bound {:.1}s)\n",
+            run.duration.as_secs_f64(),
+            run.teardown.as_secs_f64(),
+            run.teardown_bound.as_secs_f64()
+        ));
+        for l in &run.leftovers {
+            let from = if l.from_fake {
+                "from the fake"
+            } else {
+                "adapter's group"
+            };
+            o.push_str(&format!(
+                "  leftover ({from}, killed): pid {} {}\n",
+                l.pid, l.command
+            ));
+        }
+        let end = run
+            .report
+            .end
+            .as_ref()
+            .map(|e| e.status.clone())
+            .unwrap_or_else(|| "missing".into());
+        o.push_str(&format!(
+            "  report: {} turn(s), {} event(s), end {end}; {} transcript record(s)\n",
+            run.report.turns.len(),
+            run.report.events.len(),
+            run.transcript.len()
+        ));
+        for t in &run.report.turns {
+            let text = t.output.as_deref().or(t.error.as_deref()).unwrap_or("");
+            o.push_str(&format!(
+                "    turn {}: {} {:?}\n",
+                t.index,
+                t.status,
+                clip(text, 100)
+            ));
+        }
+        for p in &run.report.problems {
+            o.push_str(&format!("  report problem: {p}\n"));
+        }
+    }
+    if cell.violations.is_empty() {
+        o.push_str("  violations: none\n");
+    } else {
+        o.push_str("  violations:\n");
+        for v in &cell.violations {
+            let recs = if v.records.is_empty() {
+                String::new()
+            } else {
+                let r: Vec<String> = v.records.iter().map(|r| format!("#{r}")).collect();
+                format!(" [transcript records {}]", r.join(" "))
+            };
+            o.push_str(&format!("  - {}: {}{recs}\n", v.id, v.message.trim_end()));
+        }
+    }
+    for (id, why) in &cell.waived {
+        o.push_str(&format!("  waived: {id} ({why})\n"));
+    }
+    if let Some(run) = run {
+        if cell.outcome == Outcome::Fail && !run.stderr_tail.is_empty() {
+            o.push_str("  adapter stderr (tail):\n");
+            let lines: Vec<&str> = run.stderr_tail.lines().collect();
+            for l in &lines[lines.len().saturating_sub(12)..] {
+                o.push_str(&format!("    | {l}\n"));
+            }
+        }
+        match &cell.dir {
+            Some(d) => {
+                o.push_str(&format!("  run dir: {}\n", d.display()));
+                for f in [
+                    "plan.json",
+                    "scenario.yaml",
+                    "bin/claude",
+                    "transcript.jsonl",
+                    "report.jsonl",
+                    "stderr.tail.txt",
+                ] {
+                    o.push_str(&format!("    {}\n", d.join(f).display()));
+                }
+            }
+            None => o.push_str("  run dir removed (pass --keep to keep it)\n"),
+        }
+    }
+    o
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn progress_line(quiet: bool) -> impl FnMut(usize, usize, &Cell) {
+    move |done, total, c| {
+        if quiet {
+            return;
+        }
+        let width = total.to_string().len();
+        let _ = writeln!(
+            std::io::stderr(),
+            "[{done:>width$}/{total}] {:<15} {} × {} ({:.2}s)",
+            c.outcome.label(),
+            c.supervisor,
+            c.scenario,
+            c.duration_ms as f64 / 1000.0
+        );
+    }
+}
+
+fn suite_cmd(
+    ctx: &Context,
+    specs: &[String],
+    format: Format,
+    jobs: Option<usize>,
+    keep: bool,
+    quiet: bool,
+    paths: &[PathBuf],
+) -> i32 {
+    let cases = match cases(ctx, paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let sups = match supervisors(ctx, specs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let jobs = jobs.unwrap_or_else(suite::default_jobs);
+    let mut progress = progress_line(quiet);
+    let result = suite::run_all(ctx, &sups, &cases, jobs, RunOptions { keep }, &mut progress);
+    print!("{}", reporters::render(format, &result));
+    result.exit_code()
+}
+
+fn mutants_cmd(
+    ctx: &Context,
+    jobs: Option<usize>,
+    only: &[String],
+    quiet: bool,
+    paths: &[PathBuf],
+) -> i32 {
+    let cases = match cases(ctx, paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let jobs = jobs.unwrap_or_else(suite::default_jobs);
+    let mut progress = progress_line(quiet);
+    match mutants::run(ctx, &cases, jobs, only, &mut progress) {
+        Ok(r) => {
+            print!("{}", mutants::render(&r));
+            r.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+/// What a YAML file is, by its name.
+enum FileKind {
+    Supervisor,
+    KnownFailures,
+    Scenario,
+}
+
+fn kind_of(p: &Path) -> FileKind {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "supervisor.yaml" || name.ends_with(".supervisor.yaml") {
+        FileKind::Supervisor
+    } else if name.starts_with("known-failures") {
+        FileKind::KnownFailures
+    } else {
+        FileKind::Scenario
+    }
+}
+
+fn validate(paths: &[PathBuf]) -> i32 {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            collect_yaml(p, &mut files);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: no YAML files under {:?}", paths);
+        return EXIT_USAGE;
+    }
+    let mut bad = 0;
+    for f in &files {
+        let result = match kind_of(f) {
+            FileKind::Supervisor => supervisor::load_path(f).map(|_| ()).map_err(|e| e.0),
+            FileKind::KnownFailures => std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))
+                .and_then(|t| known_failures::parse(&t, &f.display().to_string()).map(|_| ())),
+            FileKind::Scenario => fake_claude::scenario::load_file(f)
+                .map(|_| ())
+                .map_err(|e| e.message),
+        };
+        match result {
+            Ok(()) => println!("ok: {}", f.display()),
+            Err(e) => {
+                bad += 1;
+                print!("{e}");
+                if !e.ends_with('\n') {
+                    println!();
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        println!("{bad} of {} file(s) have errors", files.len());
+        EXIT_USAGE
+    } else {
+        0
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_yaml(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,868 @@
+//! Scenario expectations: what the author wrote under `expect` (per-turn status, output, error;
+//! patterns on what the supervisor wrote to stdin), with `by_policy[<the supervisor's policy>]`
+//! merged over the general ones — and, where the author wrote nothing, the outcome derived from
+//! the script: *the result emitted in answer to prompt N defines turn N; injected turns answer no
+//! prompt* (see [`facts::Answers`] for how the transcript is read).
+//!
+//! Derivation, per drive turn N without an author-written outcome (and without a `by_policy`
+//! entry for the supervisor's policy):
+//! * the CLI answered prompt N with a success result → `completed`, with that result's text as
+//!   the output; with an error result → `failed` (or `aborted` if the drive interrupts the turn);
+//! * the CLI took prompt N but never answered → not `completed` (`failed`/`aborted`, and
+//!   `timeout` too unless the CLI ended by itself); a supervisor that still reports it completed is
+//!   `turn-attribution`'s to report;
+//! * the CLI never got prompt N (the supervisor stalled or never started it) → what the script
+//!   says, when its `turn` steps can be read without running it ([`facts::StaticTurn`]).
+
+use fake_claude::matcher;
+use fake_claude::scenario::Loaded;
+use fake_claude::scenario::model::{StdinExpect, TurnExpect, TurnStatus};
+use fake_claude::transcript::Event;
+use serde_json::Value;
+
+use crate::artifacts::RunArtifacts;
+use crate::invariants::facts::{self, Answers, Ending, TurnAnswer};
+use crate::invariants::{recs, show};
+use crate::verdict::Violation;
+
+/// Where an expected value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// `expect.turns[i]`.
+    Author,
+    /// `expect.by_policy.<policy>.turns[i]`.
+    Policy(String),
+    /// Derived from the transcript or the script: the explanation, and the records involved.
+    Derived(String, Vec<usize>),
+}
+
+impl Origin {
+    fn note(&self) -> String {
+        match self {
+            Origin::Author => String::new(),
+            Origin::Policy(p) => format!(" (by_policy {p})"),
+            Origin::Derived(why, _) => format!(" ({why})"),
+        }
+    }
+
+    fn records(&self) -> Vec<usize> {
+        match self {
+            Origin::Derived(_, r) => r.clone(),
+            _ => vec![],
+        }
+    }
+}
+
+/// One expected field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exp<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// The expected outcome of one turn; `None` fields are not checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TurnExpectation {
+    /// Statuses that are accepted.
+    pub status: Option<Exp<Vec<&'static str>>>,
+    /// Author outputs are patterns (`[..]` globs); derived ones are exact.
+    pub output: Option<Exp<String>>,
+    pub error_contains: Option<Exp<String>>,
+}
+
+fn status_name(s: TurnStatus) -> &'static str {
+    match s {
+        TurnStatus::Completed => "completed",
+        TurnStatus::Failed => "failed",
+        TurnStatus::Aborted => "aborted",
+        TurnStatus::Timeout => "timeout",
+    }
+}
+
+/// The expectations for every drive turn (and any further turns the author wrote).
+pub fn turn_expectations(run: &RunArtifacts, scenario: &Loaded) -> Vec<TurnExpectation> {
+    let answers = Answers::of(run, scenario);
+    turn_expectations_with(run, scenario, &answers)
+}
+
+fn turn_expectations_with(
+    run: &RunArtifacts,
+    scenario: &Loaded,
+    answers: &Answers,
+) -> Vec<TurnExpectation> {
+    let s = &scenario.scenario;
+    let policy = run
+        .policy
+        .as_deref()
+        .and_then(|p| s.expect.by_policy.get_key_value(p));
+    let n = s
+        .drive
+        .turns
+        .len()
+        .max(s.expect.turns.len())
+        .max(policy.map_or(0, |(_, pe)| pe.turns.len()));
+    let invs = facts::invocations(run);
+    (0..n)
+        .map(|i| {
+            let general = s.expect.turns.get(i);
+            let by_policy = policy.and_then(|(name, pe)| pe.turns.get(i).map(|t| (name, t)));
+            let mut e = TurnExpectation::default();
+            let mut take = |t: &TurnExpect, origin: Origin| {
+                // A policy that expects another outcome drops the general output and error:
+                // they describe the outcome it replaces.
+                if let Some(st) = t.status
+                    && e.status
+                        .as_ref()
+                        .is_some_and(|g| g.value != [status_name(st)])
+                {
+                    e.output = None;
+                    e.error_contains = None;
+                }
+                if let Some(st) = t.status {
+                    e.status = Some(Exp {
+                        value: vec![status_name(st)],
+                        origin: origin.clone(),
+                    });
+                }
+                if let Some(o) = &t.output {
+                    e.output = Some(Exp {
+                        value: o.clone(),
+                        origin: origin.clone(),
+                    });
+                }
+                if let Some(c) = &t.error_contains {
+                    e.error_contains = Some(Exp {
+                        value: c.clone(),
+                        origin,
+                    });
+                }
+            };
+            if let Some(t) = general {
+                take(t, Origin::Author);
+            }
+            if let Some((name, t)) = by_policy {
+                take(t, Origin::Policy(name.clone()));
+            }
+            if by_policy.is_none() && i < s.drive.turns.len() {
+                derive(&mut e, i, scenario, answers, &invs);
+            }
+            e
+        })
+        .collect()
+}
+
+/// Fill in what the author left out, from the transcript (or the script).
+fn derive(
+    e: &mut TurnExpectation,
+    i: usize,
+    scenario: &Loaded,
+    answers: &Answers,
+    invs: &[facts::Invocation],
+) {
+    let n = i + 1;
+    let interrupted = scenario.scenario.drive.turns[i]
+        .actions
+        .iter()
+        .any(|a| a.kind == "interrupt");
+    let derive_status = e.status.is_none() && e.error_contains.is_none();
+    let a: &TurnAnswer = &answers.turns[i];
+    let (status, output): (Option<Exp<Vec<&'static str>>>, Option<Exp<String>>) = match (
+        a.result, a.prompt,
+    ) {
+        (Some(r), _) if r.is_success() => {
+            let why = format!(
+                "the result that answered prompt {n}, transcript record #{}",
+                r.record
+            );
+            (
+                Some(Exp {
+                    value: vec!["completed"],
+                    origin: Origin::Derived(why.clone(), vec![r.record]),
+                }),
+                r.text().map(|t| Exp {
+                    value: t.to_string(),
+                    origin: Origin::Derived(why, vec![r.record]),
+                }),
+            )
+        }
+        (Some(r), _) => {
+            let aborted = interrupted
+                || r.msg
+                    .get("terminal_reason")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("aborted"));
+            let mut value = vec!["failed"];
+            if aborted {
+                value.push("aborted");
+            }
+            (
+                Some(Exp {
+                    value,
+                    origin: Origin::Derived(
+                        format!(
+                            "prompt {n} was answered by an error result ({}), transcript record #{}",
+                            r.subtype(),
+                            r.record
+                        ),
+                        vec![r.record],
+                    ),
+                }),
+                None,
+            )
+        }
+        (None, Some(p)) => {
+            let ended_itself = invs.iter().find(|v| v.inv == p.inv).is_some_and(|v| {
+                matches!(
+                    v.ending,
+                    Ending::Exit {
+                        signalled: false,
+                        ..
+                    } | Ending::SelfKill(_)
+                )
+            });
+            let mut value = vec!["failed", "aborted"];
+            if !ended_itself {
+                value.push("timeout");
+            }
+            let rec = p.step_record.or(p.stdin_record).unwrap_or_default();
+            (
+                Some(Exp {
+                    value,
+                    origin: Origin::Derived(
+                        format!(
+                            "the CLI took prompt {n} at transcript record #{rec} and never answered it{}",
+                            if ended_itself { ": it ended first" } else { "" }
+                        ),
+                        vec![rec],
+                    ),
+                }),
+                None,
+            )
+        }
+        (None, None) => match answers.map.static_turns.get(i) {
+            // Only if the CLI was never cut short by its own script (a failed `expect`, an
+            // exit): then the supervisor alone kept prompt N from it.
+            Some(st)
+                if !invs
+                    .iter()
+                    .any(|v| !v.version_probe && v.ended_on_its_own()) =>
+            {
+                let why = format!(
+                    "the script's turn step at line {}; the CLI never received prompt {n}",
+                    st.at.0
+                );
+                (
+                    Some(Exp {
+                        value: vec![if st.completed { "completed" } else { "failed" }],
+                        origin: Origin::Derived(why.clone(), vec![]),
+                    }),
+                    st.output.clone().map(|o| Exp {
+                        value: o,
+                        origin: Origin::Derived(why, vec![]),
+                    }),
+                )
+            }
+            _ => (None, None),
+        },
+    };
+    if derive_status {
+        e.status = status;
+    }
+    let completed_only = e.status.as_ref().is_some_and(|s| s.value == ["completed"]);
+    if e.output.is_none() && completed_only {
+        e.output = output;
+    }
+}
+
+/// Every violated expectation of this run, turns first, then stdin patterns.
+pub fn check(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
+    let answers = Answers::of(run, scenario);
+    let mut out = Vec::new();
+    for (i, e) in turn_expectations_with(run, scenario, &answers)
+        .iter()
+        .enumerate()
+    {
+        check_turn(run, &answers, i, e, &mut out);
+    }
+    check_stdin(run, scenario, &mut out);
+    check_script(run, &mut out);
+    out
+}
+
+/// The fake's own checks: a script step whose expectation failed ended the CLI with exit 97
+/// (an `expect` that timed out, saw EOF or a mismatch; a `request` whose answer did not match).
+fn check_script(run: &RunArtifacts, out: &mut Vec<Violation>) {
+    for inv in facts::invocations(run) {
+        let Ending::Exit { code, .. } = inv.ending else {
+            continue;
+        };
+        let Some(end) = inv.end_record else { continue };
+        if code != facts::EXIT_EXPECT_FAILED {
+            continue;
+        }
+        let failed = inv.records.iter().rev().copied().find(|&i| {
+            i < end
+                && matches!(&run.transcript[i].event, Event::Step { outcome, .. }
+                    if matches!(outcome.as_str(), "timed_out" | "eof" | "mismatched"))
+        });
+        let message = match failed.map(|i| (i, &run.transcript[i].event)) {
+            Some((
+                i,
+                Event::Step {
+                    at,
+                    step,
+                    outcome,
+                    detail,
+                    ..
+                },
+            )) => format!(
+                "the CLI's script failed at line {}: its `{step}` step {} (record #{i}){}, and the CLI exited {code}",
+                facts::line_col(at).map_or("?".to_string(), |p| p.0.to_string()),
+                match outcome.as_str() {
+                    "timed_out" => "timed out waiting for the supervisor",
+                    "eof" => "saw stdin closed before the supervisor did what it waits for",
+                    _ => "got a message from the supervisor that does not match",
+                },
+                detail
+                    .as_deref()
+                    .map(|d| format!(": {}", show(d)))
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "CLI invocation {} exited {code}: its script failed (see the fake's stderr)",
+                inv.inv
+            ),
+        };
+        let mut records: Vec<usize> = failed.into_iter().collect();
+        records.push(end);
+        out.push(Violation {
+            id: "expect.script".into(),
+            message,
+            records,
+        });
+    }
+}
+
+fn check_turn(
+    run: &RunArtifacts,
+    answers: &Answers,
+    i: usize,
+    e: &TurnExpectation,
+    out: &mut Vec<Violation>,
+) {
+    let n = i + 1;
+    let id = |field: &str| format!("expect.turns[{i}].{field}");
+    let Some(t) = facts::report_turn(run, i) else {
+        // One violation for a missing turn: on the first field expected.
+        let (field, what, origin) = if let Some(s) = &e.status {
+            (
+                "status",
+                format!("status {}", s.value.join(" or ")),
+                &s.origin,
+            )
+        } else if let Some(o) = &e.output {
+            ("output", format!("output {}", show(&o.value)), &o.origin)
+        } else if let Some(c) = &e.error_contains {
+            (
+                "error_contains",
+                format!("an error containing {}", show(&c.value)),
+                &c.origin,
+            )
+        } else {
+            return;
+        };
+        out.push(Violation {
+            id: id(field),
+            message: format!(
+                "turn {n}: expected {what}{} but the supervisor reported no turn {n} (index {i})",
+                origin.note()
+            ),
+            records: origin.records(),
+        });
+        return;
+    };
+
+    let mut status_failed = false;
+    if let Some(s) = &e.status
+        && !s.value.contains(&t.status.as_str())
+    {
+        status_failed = true;
+        let derived_unanswered = matches!(&s.origin, Origin::Derived(..))
+            && !s.value.contains(&"completed")
+            && t.status == "completed";
+        // A completion nobody answered is turn-attribution's (with the records to show it).
+        if !derived_unanswered {
+            out.push(Violation {
+                id: id("status"),
+                message: format!(
+                    "turn {n}: expected status {}{} but the supervisor reported {}{}",
+                    s.value.join(" or "),
+                    s.origin.note(),
+                    t.status,
+                    t.error
+                        .as_deref()
+                        .map(|e| format!(" (error: {})", show(e)))
+                        .unwrap_or_default()
+                ),
+                records: s.origin.records(),
+            });
+        }
+    }
+
+    // A turn that did not complete and reported no output already failed on its status.
+    if let Some(o) = &e.output
+        && !(status_failed && t.output.is_none())
+    {
+        let matched = match (&t.output, &o.origin) {
+            (None, _) => false,
+            (Some(got), Origin::Derived(..)) => *got == o.value,
+            (Some(got), _) => {
+                matcher::matches(&Value::String(o.value.clone()), &Value::String(got.clone()))
+                    .is_ok()
+            }
+        };
+        if !matched {
+            let mut records = o.origin.records();
+            let (got, prov) = match &t.output {
+                None => ("no output".to_string(), None),
+                Some(got) => (show(got), answers.provenance(i, got)),
+            };
+            if let Some(p) = &prov {
+                records.push(p.record());
+            }
+            out.push(Violation {
+                id: id("output"),
+                message: format!(
+                    "turn {n}: expected output {}{} but the supervisor reported {got}{}",
+                    show(&o.value),
+                    o.origin.note(),
+                    prov.map(|p| format!(" — {}", p.describe()))
+                        .unwrap_or_default()
+                ),
+                records,
+            });
+        }
+    }
+
+    if let Some(c) = &e.error_contains {
+        let ok = t
+            .error
+            .as_deref()
+            .is_some_and(|err| err.to_lowercase().contains(&c.value.to_lowercase()));
+        if !ok {
+            out.push(Violation {
+                id: id("error_contains"),
+                message: format!(
+                    "turn {n}: expected an error containing {}{} but the supervisor reported {}{}",
+                    show(&c.value),
+                    c.origin.note(),
+                    t.status,
+                    match &t.error {
+                        Some(err) => format!(" with error {}", show(err)),
+                        None => " with no error".into(),
+                    }
+                ),
+                records: c.origin.records(),
+            });
+        }
+    }
+}
+
+/// The stdin messages the supervisor wrote (all invocations), with their record indexes.
+pub fn stdin_messages(run: &RunArtifacts) -> Vec<(usize, &Value)> {
+    run.transcript
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.event {
+            Event::Stdin { msg: Some(m), .. } => Some((i, m)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
+    let msgs = stdin_messages(run);
+    let exp = &scenario.scenario.expect;
+    let mut all: Vec<(String, &StdinExpect)> = exp
+        .stdin
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (format!("expect.stdin[{j}]"), s))
+        .collect();
+    if let Some((name, pe)) = run
+        .policy
+        .as_deref()
+        .and_then(|p| exp.by_policy.get_key_value(p))
+    {
+        all.extend(
+            pe.stdin
+                .iter()
+                .enumerate()
+                .map(|(j, s)| (format!("expect.by_policy.{name}.stdin[{j}]"), s)),
+        );
+    }
+    for (id, s) in all {
+        let hits: Vec<usize> = msgs
+            .iter()
+            .filter(|(_, m)| matcher::matches(&s.pattern, m).is_ok())
+            .map(|(i, _)| *i)
+            .collect();
+        let (ok, want) = match s.count {
+            None => (!hits.is_empty(), "at least one stdin message".to_string()),
+            Some(0) => (hits.is_empty(), "no stdin message".to_string()),
+            Some(1) => (hits.len() == 1, "exactly one stdin message".to_string()),
+            Some(k) => (
+                hits.len() == k as usize,
+                format!("exactly {k} stdin messages"),
+            ),
+        };
+        if ok {
+            continue;
+        }
+        let because = s
+            .because
+            .as_deref()
+            .map(|b| format!(" ({b})"))
+            .unwrap_or_default();
+        let mut records = hits.clone();
+        let found = if hits.is_empty() {
+            match closest(&s.pattern, &msgs) {
+                Some((i, why)) => {
+                    records.push(i);
+                    format!("found none; the closest, record #{i}, differs {why}")
+                }
+                None => "found none".to_string(),
+            }
+        } else {
+            format!("found {} ({})", hits.len(), recs(&hits))
+        };
+        out.push(Violation {
+            id,
+            message: format!(
+                "expected {want} matching {}{because}: {found}",
+                pattern_text(&s.pattern)
+            ),
+            records,
+        });
+    }
+}
+
+/// The first message of the pattern's `type` (any message if the pattern has none), with why it
+/// does not match.
+fn closest(pattern: &Value, msgs: &[(usize, &Value)]) -> Option<(usize, String)> {
+    let ty = pattern.get("type");
+    msgs.iter()
+        .filter(|(_, m)| ty.is_none_or(|t| m.get("type") == Some(t)))
+        .find_map(|(i, m)| {
+            matcher::matches(pattern, m)
+                .err()
+                .map(|e| (*i, e.to_string()))
+        })
+}
+
+fn pattern_text(p: &Value) -> String {
+    let s = p.to_string();
+    if s.chars().count() > 200 {
+        format!("{}…", s.chars().take(200).collect::<String>())
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invariants::testkit::*;
+    use serde_json::json;
+
+    const CROSS: &str = r#"
+name: cross
+drive:
+  turns:
+    - prompt: "one"
+    - prompt: "two"
+script:
+  - turn: {reply: "A1"}
+  - injected_turn: {reply: "NOTIFIED"}
+  - turn: {reply: "Paris."}
+"#;
+    const T1: &str = "/repo/scenarios/test.yaml:8:5";
+    const INJ: &str = "/repo/scenarios/test.yaml:9:5";
+    const T2: &str = "/repo/scenarios/test.yaml:10:5";
+
+    fn cross_transcript() -> (Vec<fake_claude::transcript::Record>, usize, usize) {
+        let mut t = Tr::new();
+        t.turn("one", T1, "A1");
+        // 2.1.81: the injected result carries no origin; its location tells.
+        let inj = t.out(vec![result("NOTIFIED")], INJ);
+        let r2 = t.turn("two", T2, "Paris.");
+        (t.done(), inj, r2)
+    }
+
+    #[test]
+    fn derived_outcomes_name_the_injected_reply() {
+        let s = scenario(CROSS);
+        let (recs, inj, r2) = cross_transcript();
+        let good = run(
+            recs.clone(),
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("Paris.")),
+            ],
+        );
+        assert_eq!(check(&good, &s), vec![]);
+
+        let bad = run(
+            recs,
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("NOTIFIED")),
+            ],
+        );
+        let v = check(&bad, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].id, "expect.turns[1].output");
+        assert_eq!(
+            v[0].message,
+            format!(
+                "turn 2: expected output \"Paris.\" (the result that answered prompt 2, transcript record #{r2}) but the supervisor reported \"NOTIFIED\" — the injected turn's reply (result at transcript record #{inj})"
+            )
+        );
+        assert_eq!(v[0].records, vec![r2, inj]);
+    }
+
+    #[test]
+    fn author_and_policy_expectations_merge() {
+        let yaml = r#"
+name: p
+drive:
+  turns:
+    - prompt: "one"
+expect:
+  turns:
+    - status: completed
+  by_policy:
+    foreground-only:
+      turns:
+        - status: failed
+          error_contains: background
+      stdin:
+        - match: {type: control_response, response: {response: {updatedInput: {run_in_background: false}}}}
+          count: 1
+          because: must rewrite
+script:
+  - turn: {reply: "done"}
+"#;
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.stdin(
+            json!({"type": "control_response", "response": {"subtype": "success", "request_id": "p",
+            "response": {"behavior": "allow", "updatedInput": {"run_in_background": true}}}}),
+        );
+        t.turn("one", "/repo/scenarios/test.yaml:20:5", "done");
+        let recs = t.done();
+
+        // No policy: the general status, plus the derived output.
+        let r = run(recs.clone(), vec![turn(0, "completed", Some("done"))]);
+        assert_eq!(check(&r, &s), vec![]);
+        let r = run(recs.clone(), vec![turn(0, "completed", Some("other"))]);
+        assert_eq!(check(&r, &s)[0].id, "expect.turns[0].output");
+
+        // foreground-only: the policy's turn replaces derivation, its stdin pattern applies.
+        let mut r = run(recs.clone(), vec![turn(0, "completed", Some("done"))]);
+        r.policy = Some("foreground-only".into());
+        let v = check(&r, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "expect.turns[0].status",
+                "expect.turns[0].error_contains",
+                "expect.by_policy.foreground-only.stdin[0]"
+            ]
+        );
+        assert!(v[0].message.contains("(by_policy foreground-only)"));
+        assert!(v[2].message.contains("must rewrite"));
+        assert!(
+            v[2].message.contains("run_in_background"),
+            "{}",
+            v[2].message
+        );
+        assert_eq!(v[2].records, vec![1]);
+
+        let mut r = run(recs, vec![failed(0, "refused a Background launch")]);
+        r.policy = Some("foreground-only".into());
+        let v = check(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+    }
+
+    #[test]
+    fn a_policy_with_another_status_drops_the_general_output() {
+        let yaml = r#"
+name: p
+drive: {turns: [{prompt: one}]}
+expect:
+  turns:
+    - {status: completed, output: "done"}
+  by_policy:
+    foreground-only:
+      turns:
+        - {status: failed, error_contains: background}
+    strict:
+      turns:
+        - {status: completed, error_contains: never}
+script:
+  - turn: {reply: "done"}
+"#;
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.turn("one", "/repo/scenarios/test.yaml:15:5", "done");
+        let recs = t.done();
+        let mut r = run(recs.clone(), vec![failed(0, "Background launch refused")]);
+        r.policy = Some("foreground-only".into());
+        assert_eq!(check(&r, &s), vec![]);
+        // Same status: fields merge.
+        let e = {
+            let mut r = run(recs, vec![]);
+            r.policy = Some("strict".into());
+            turn_expectations(&r, &s)
+        };
+        assert_eq!(e[0].output.as_ref().map(|o| o.value.as_str()), Some("done"));
+        assert_eq!(
+            e[0].error_contains.as_ref().map(|o| o.value.as_str()),
+            Some("never")
+        );
+    }
+
+    #[test]
+    fn stdin_counts() {
+        let yaml = r#"
+name: c
+expect:
+  stdin:
+    - match: {type: keep_alive}
+      count: 0
+    - match: {type: user}
+      count: 2
+    - match: {type: user, message: {content: "a[..]"}}
+script: []
+"#;
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.stdin(user("a1"));
+        t.stdin(json!({"type": "keep_alive"}));
+        let r = run(t.done(), vec![]);
+        let v = check(&r, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids, ["expect.stdin[0]", "expect.stdin[1]"]);
+        assert!(
+            v[0].message.contains("found 1 (record #2)"),
+            "{}",
+            v[0].message
+        );
+        assert!(v[1].message.contains("exactly 2"));
+    }
+
+    #[test]
+    fn missing_turns_and_unanswered_prompts() {
+        let s = scenario(CROSS);
+        let mut t = Tr::new();
+        t.turn("one", T1, "A1");
+        t.stdin(user("two"));
+        let step = t.prompt_step(T2);
+        t.exit(1);
+        // Prompt 2 taken, never answered, the CLI exited: timeout is the wrong diagnosis.
+        let r = run(
+            t.recs.clone(),
+            vec![turn(0, "completed", Some("A1")), turn(1, "timeout", None)],
+        );
+        let v = check(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].id, "expect.turns[1].status");
+        assert!(
+            v[0].message.contains("expected status failed or aborted"),
+            "{}",
+            v[0].message
+        );
+        assert_eq!(v[0].records, vec![step]);
+        // Reported completed: left to turn-attribution.
+        let r = run(
+            t.recs.clone(),
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("A1")),
+            ],
+        );
+        assert_eq!(check(&r, &s), vec![]);
+        // No turn 2 at all.
+        let r = run(t.recs, vec![turn(0, "completed", Some("A1"))]);
+        let v = check(&r, &s);
+        assert_eq!(v[0].id, "expect.turns[1].status");
+        assert!(v[0].message.contains("reported no turn 2"));
+    }
+
+    #[test]
+    fn static_derivation_when_the_cli_never_got_the_prompt() {
+        let s = scenario(CROSS);
+        // The supervisor never even started the CLI.
+        let r = run(
+            vec![],
+            vec![turn(0, "timeout", None), turn(1, "timeout", None)],
+        );
+        let v = check(&r, &s);
+        let msgs: Vec<&str> = v.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(v.len(), 2, "{msgs:#?}");
+        assert!(msgs[0].contains("expected status completed (the script's turn step at line 8; the CLI never received prompt 1)"), "{}", msgs[0]);
+        // A script that may end itself is not read statically.
+        let s = scenario(
+            "name: x\ndrive: {turns: [{prompt: a}]}\nscript:\n  - turn: {}\n  - exit: 3\n",
+        );
+        let r = run(vec![], vec![turn(0, "timeout", None)]);
+        assert_eq!(check(&r, &s), vec![]);
+    }
+
+    #[test]
+    fn failed_script_steps_are_violations_and_stop_static_derivation() {
+        let s = scenario(CROSS);
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        t.prompt_step(T1);
+        let step = t.push(Event::Step {
+            at: T1.into(),
+            step: "expect".into(),
+            outcome: "timed_out".into(),
+            detail: None,
+            captures: None,
+            response: None,
+        });
+        let end = t.exit(97);
+        let r = run(t.recs, vec![failed(0, "exit 97"), failed(1, "never sent")]);
+        let v = check(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].id, "expect.script");
+        assert_eq!(v[0].records, vec![step, end]);
+        assert!(
+            v[0].message.contains("line 8: its `expect` step timed out"),
+            "{}",
+            v[0].message
+        );
+    }
+
+    #[test]
+    fn globs_and_derived_outputs() {
+        let yaml = "name: g\ndrive: {turns: [{prompt: a}]}\nexpect:\n  turns:\n    - output: \"The [..] is fine.\"\nscript:\n  - turn: {reply: \"The log is fine.\"}\n";
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.turn("a", "/repo/scenarios/test.yaml:7:5", "The log is fine.");
+        let recs = t.done();
+        let r = run(
+            recs.clone(),
+            vec![turn(0, "completed", Some("The disk is fine."))],
+        );
+        assert_eq!(check(&r, &s), vec![]);
+        let r = run(recs, vec![turn(0, "failed", Some("The disk is fine."))]);
+        let v = check(&r, &s);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].id, "expect.turns[0].status");
+    }
+}

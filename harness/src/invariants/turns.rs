@@ -1,0 +1,428 @@
+//! Turn-level invariants, over the report's turns and the results the fake wrote (see
+//! [`facts::Answers`] for how results are attributed to prompts).
+//!
+//! * `turn-attribution`: one report turn per drive turn; a completed turn was answered by its own
+//!   result — not an injected turn's reply, not another prompt's answer, not nothing.
+//! * `byte-exact`: a completed turn's output is byte-identical to its result's `result` text.
+//! * `no-timeout`: the run beat the harness deadline; a turn reported `timeout` was really not
+//!   answered within the turn timeout the plan gave the adapter.
+
+use fake_claude::scenario::Loaded;
+
+use super::facts::{self, Answers};
+use super::{show, violation};
+use crate::artifacts::{AdapterExit, RunArtifacts};
+use crate::verdict::Violation;
+
+pub fn turn_attribution(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
+    const ID: &str = "turn-attribution";
+    let answers = Answers::of(run, scenario);
+    let drive = scenario.scenario.drive.turns.len();
+    let mut out = Vec::new();
+
+    // Exactly one report line per prompt.
+    let mut seen = vec![0usize; drive];
+    for t in &run.report.turns {
+        match seen.get_mut(t.index) {
+            Some(n) => *n += 1,
+            None => out.push(violation(
+                ID,
+                format!(
+                    "the report has a turn with index {} but the scenario drives {drive} turn{} (indexes from 0)",
+                    t.index,
+                    if drive == 1 { "" } else { "s" }
+                ),
+                vec![],
+            )),
+        }
+    }
+    for (i, n) in seen.iter().enumerate() {
+        match n {
+            0 => out.push(violation(
+                ID,
+                format!(
+                    "prompt {} was never resolved: the report has no turn {i}",
+                    i + 1
+                ),
+                answers.turns[i]
+                    .prompt
+                    .map(|p| p.step_record.or(p.stdin_record))
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )),
+            1 => {}
+            n => out.push(violation(
+                ID,
+                format!(
+                    "prompt {} was resolved {n} times: the report has {n} lines for turn {i}",
+                    i + 1
+                ),
+                vec![],
+            )),
+        }
+    }
+
+    // A completed turn is answered by its own result.
+    for (i, a) in answers.turns.iter().enumerate() {
+        let Some(t) = facts::report_turn(run, i) else {
+            continue;
+        };
+        if t.status != "completed" {
+            continue;
+        }
+        let output = t.output.as_deref().unwrap_or("");
+        if let Some(p) = answers.provenance(i, output)
+            && !output.is_empty()
+        {
+            let mut records = vec![p.record()];
+            records.extend(a.result.map(|r| r.record));
+            out.push(violation(
+                ID,
+                format!(
+                    "turn {} reported as its output {}{}",
+                    i + 1,
+                    p.describe(),
+                    match a.result {
+                        Some(r) =>
+                            format!("; prompt {}'s own result is at record #{}", i + 1, r.record),
+                        None => format!("; the CLI wrote no result for prompt {}", i + 1),
+                    }
+                ),
+                records,
+            ));
+        } else if a.result.is_none() {
+            let records: Vec<usize> = a
+                .prompt
+                .and_then(|p| p.step_record.or(p.stdin_record))
+                .into_iter()
+                .collect();
+            out.push(violation(
+                ID,
+                format!(
+                    "turn {} is reported completed, but the CLI wrote no result for prompt {}{}",
+                    i + 1,
+                    i + 1,
+                    match a.prompt {
+                        Some(p) => format!(
+                            " (it took the prompt at record #{})",
+                            p.step_record.or(p.stdin_record).unwrap_or_default()
+                        ),
+                        None => " (it never received the prompt)".into(),
+                    }
+                ),
+                records,
+            ));
+        }
+    }
+    out
+}
+
+pub fn byte_exact(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
+    const ID: &str = "byte-exact";
+    let answers = Answers::of(run, scenario);
+    let mut out = Vec::new();
+    for (i, a) in answers.turns.iter().enumerate() {
+        let (Some(t), Some(r)) = (facts::report_turn(run, i), a.result) else {
+            continue;
+        };
+        if t.status != "completed" || !r.is_success() {
+            continue;
+        }
+        let want = r.text().unwrap_or("");
+        let got = t.output.as_deref().unwrap_or("");
+        if got == want {
+            continue;
+        }
+        // Another result's text is misattribution, reported by turn-attribution.
+        if answers.provenance(i, got).is_some() {
+            continue;
+        }
+        let message = match &t.output {
+            None => format!(
+                "turn {} is completed without an output; its result (record #{}) says {}",
+                i + 1,
+                r.record,
+                show(want)
+            ),
+            Some(_) => format!(
+                "turn {}'s output differs from its result (record #{}): {}",
+                i + 1,
+                r.record,
+                diff(want, got)
+            ),
+        };
+        out.push(violation(ID, message, vec![r.record]));
+    }
+    out
+}
+
+/// Where two texts first differ, with a short excerpt of each around that point.
+pub fn diff(want: &str, got: &str) -> String {
+    let at = want
+        .bytes()
+        .zip(got.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.len().min(got.len()));
+    let excerpt = |s: &str| {
+        let mut from = at.saturating_sub(20);
+        while !s.is_char_boundary(from.min(s.len())) {
+            from -= 1;
+        }
+        let mut to = (at + 20).min(s.len());
+        while !s.is_char_boundary(to) {
+            to += 1;
+        }
+        let from = from.min(s.len());
+        format!(
+            "{}{:?}{}",
+            if from > 0 { "…" } else { "" },
+            &s[from..to],
+            if to < s.len() { "…" } else { "" }
+        )
+    };
+    let lengths = if want.len() == got.len() {
+        format!("both {} bytes", want.len())
+    } else {
+        format!("expected {} bytes, got {}", want.len(), got.len())
+    };
+    format!(
+        "{lengths}; first difference at byte {at}: expected {} but got {}",
+        excerpt(want),
+        excerpt(got)
+    )
+}
+
+pub fn no_timeout(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
+    const ID: &str = "no-timeout";
+    let mut out = Vec::new();
+    if run.adapter_exit == AdapterExit::Deadline {
+        let last = run.transcript.len().checked_sub(1);
+        out.push(violation(
+            ID,
+            format!(
+                "the run hit the harness deadline after {:.1} s: the supervisor was killed{}",
+                run.duration.as_secs_f64(),
+                last.map(|l| format!(" (the CLI's last record is #{l})"))
+                    .unwrap_or_default()
+            ),
+            last.into_iter().collect(),
+        ));
+    }
+    let answers = Answers::of(run, scenario);
+    // The timeout the plan hands the adapter (the drive's, or the plan's default).
+    let limit = crate::plan::turn_timeout_ms(&scenario.scenario.drive) as f64 / 1000.0;
+    for (i, a) in answers.turns.iter().enumerate() {
+        let (Some(t), Some(r)) = (facts::report_turn(run, i), a.result) else {
+            continue;
+        };
+        if t.status != "timeout" {
+            continue;
+        }
+        let took = a.prompt.filter(|p| p.inv == r.inv).map(|p| r.t - p.t);
+        if took.is_some_and(|took| took > limit) {
+            continue;
+        }
+        out.push(violation(
+            ID,
+            format!(
+                "turn {} is reported as a timeout, but the CLI answered prompt {}{} (result at record #{})",
+                i + 1,
+                i + 1,
+                took.map(|s| format!(" {s:.2} s after taking it")).unwrap_or_default(),
+                r.record
+            ),
+            vec![r.record],
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invariants::testkit::*;
+    use serde_json::json;
+
+    const TWO: &str = r#"
+name: t
+drive:
+  turns:
+    - prompt: "one"
+    - prompt: "two"
+script:
+  - turn: {reply: "A1"}
+  - injected_turn: {reply: "INJ"}
+  - turn: {reply: "A2"}
+"#;
+    const T1: &str = "/repo/scenarios/test.yaml:8:5";
+    const INJ: &str = "/repo/scenarios/test.yaml:9:5";
+    const T2: &str = "/repo/scenarios/test.yaml:10:5";
+
+    fn transcript() -> (Vec<fake_claude::transcript::Record>, usize, usize, usize) {
+        let mut t = Tr::new();
+        let r1 = t.turn("one", T1, "A1");
+        let inj = t.out(vec![injected_result("INJ")], INJ);
+        let r2 = t.turn("two", T2, "A2");
+        (t.done(), r1, inj, r2)
+    }
+
+    #[test]
+    fn correct_attribution_passes() {
+        let s = scenario(TWO);
+        let (recs, ..) = transcript();
+        let r = run(
+            recs,
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("A2")),
+            ],
+        );
+        assert_eq!(turn_attribution(&r, &s), vec![]);
+        assert_eq!(byte_exact(&r, &s), vec![]);
+        assert_eq!(no_timeout(&r, &s), vec![]);
+    }
+
+    #[test]
+    fn injected_reply_and_off_by_one_are_caught() {
+        let s = scenario(TWO);
+        let (recs, r1, inj, r2) = transcript();
+        let r = run(
+            recs,
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("INJ")),
+            ],
+        );
+        let v = turn_attribution(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![inj, r2]);
+        assert!(
+            v[0].message.contains("injected turn's reply"),
+            "{}",
+            v[0].message
+        );
+        // Not also a byte-exact failure.
+        assert_eq!(byte_exact(&r, &s), vec![]);
+
+        let r = run(
+            r.transcript.clone(),
+            vec![
+                turn(0, "completed", Some("A2")),
+                turn(1, "completed", Some("A1")),
+            ],
+        );
+        let v = turn_attribution(&r, &s);
+        assert_eq!(v.len(), 2);
+        assert!(v[0].message.contains("answer to prompt 2"));
+        assert_eq!(v[1].records, vec![r1, r2]);
+    }
+
+    #[test]
+    fn counts_and_unanswered_completions() {
+        let s = scenario(TWO);
+        let mut t = Tr::new();
+        t.turn("one", T1, "A1");
+        let p2 = t.stdin(user("two"));
+        let step = t.prompt_step(T2);
+        t.push(fake_claude::transcript::Event::Kill {
+            signal: "SIGSEGV".into(),
+        });
+        let r = run(
+            t.recs,
+            vec![
+                turn(0, "completed", Some("A1")),
+                turn(0, "completed", Some("A1")),
+                turn(1, "completed", Some("")),
+                turn(7, "failed", None),
+            ],
+        );
+        let v = turn_attribution(&r, &s);
+        let msgs: Vec<&str> = v.iter().map(|v| v.message.as_str()).collect();
+        assert_eq!(v.len(), 3, "{msgs:#?}");
+        assert!(msgs[0].contains("index 7"));
+        assert!(msgs[1].contains("resolved 2 times"));
+        assert!(msgs[2].contains("no result for prompt 2"));
+        assert_eq!(v[2].records, vec![step]);
+        let _ = p2;
+    }
+
+    #[test]
+    fn byte_exact_shows_the_difference() {
+        let s = scenario(TWO);
+        let (recs, r1, ..) = transcript();
+        let r = run(
+            recs,
+            vec![
+                turn(0, "completed", Some("A1 ")),
+                turn(1, "completed", None),
+            ],
+        );
+        let v = byte_exact(&r, &s);
+        assert_eq!(v.len(), 2, "{v:#?}");
+        assert_eq!(v[0].records, vec![r1]);
+        assert!(
+            v[0].message.contains("expected 2 bytes, got 3"),
+            "{}",
+            v[0].message
+        );
+        assert!(v[1].message.contains("without an output"));
+        assert_eq!(
+            diff("héllo wörld", "héllo wórld"),
+            "both 13 bytes; first difference at byte 9: expected \"héllo wörld\" but got \"héllo wórld\""
+        );
+        let long_a = "x".repeat(100) + "A" + &"y".repeat(100);
+        let long_b = "x".repeat(100) + "B" + &"y".repeat(100);
+        let d = diff(&long_a, &long_b);
+        assert!(d.contains("at byte 100") && d.contains('…'), "{d}");
+    }
+
+    #[test]
+    fn timeouts() {
+        let s = scenario(TWO);
+        let (recs, r1, ..) = transcript();
+        let mut r = run(
+            recs,
+            vec![turn(0, "timeout", None), turn(1, "completed", Some("A2"))],
+        );
+        let v = no_timeout(&r, &s);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].records, vec![r1]);
+        r.adapter_exit = AdapterExit::Deadline;
+        assert_eq!(no_timeout(&r, &s).len(), 2);
+
+        // A result later than the drive's turn timeout: the timeout was right.
+        let s = scenario(&TWO.replace("drive:\n", "drive:\n  turn_timeout: 1s\n"));
+        let (mut recs, r1, ..) = transcript();
+        recs[r1].t += 5.0;
+        let r = run(
+            recs,
+            vec![turn(0, "timeout", None), turn(1, "completed", Some("A2"))],
+        );
+        assert_eq!(no_timeout(&r, &s), vec![]);
+    }
+
+    #[test]
+    fn positional_attribution_without_turn_steps() {
+        let s = scenario(
+            "name: t\ndrive: {turns: [{prompt: a}, {prompt: b}]}\nscript:\n  - expect: {match: {type: user}}\n  - emit: {result: {text: R1}}\n",
+        );
+        let mut t = Tr::new();
+        t.stdin(user("a"));
+        t.out(vec![result("R1")], "/repo/scenarios/test.yaml:5:5");
+        t.out(vec![injected_result("I")], "/repo/scenarios/test.yaml:5:5");
+        t.stdin(user("b"));
+        let r2 = t.out(vec![result("R2")], "/repo/scenarios/test.yaml:5:5");
+        let r = run(
+            t.done(),
+            vec![
+                turn(0, "completed", Some("R1")),
+                turn(1, "completed", Some("I")),
+            ],
+        );
+        let v = turn_attribution(&r, &s);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].records.contains(&r2));
+        let _ = json!(null);
+    }
+}

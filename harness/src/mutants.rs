@@ -1,0 +1,305 @@
+//! Self-validation: the suite must pass the clean reference supervisor (both policies) and
+//! catch every one of its bug switches (`--bug NAME`). A switch is *caught* by a scenario when
+//! the mutant fails a cell the clean reference passes under the same policy. The switches are
+//! read from the reference's own `--help`, so a new switch is picked up without a harness change.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::setup;
+use crate::suite::{self, Case, Cell, Outcome, RunOptions, SuiteResult};
+use crate::supervisor::{self, Context, Supervisor};
+
+/// One bug switch of the reference supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Switch {
+    pub name: String,
+    pub description: String,
+}
+
+/// Where a switch was caught: the base supervisor (policy), the scenario, the violated ids.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catch {
+    pub base: String,
+    pub scenario: String,
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchResult {
+    pub switch: Switch,
+    pub caught_by: Vec<Catch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MutantsResult {
+    /// The clean reference supervisors on every scenario.
+    pub clean: SuiteResult,
+    pub switches: Vec<SwitchResult>,
+}
+
+impl MutantsResult {
+    pub fn clean_failures(&self) -> Vec<&Cell> {
+        self.clean
+            .cells
+            .iter()
+            .filter(|c| !c.outcome.ok())
+            .collect()
+    }
+
+    pub fn uncaught(&self) -> Vec<&str> {
+        self.switches
+            .iter()
+            .filter(|s| s.caught_by.is_empty())
+            .map(|s| s.switch.name.as_str())
+            .collect()
+    }
+
+    /// 0 when the clean reference passes and every switch is caught, else 1.
+    pub fn exit_code(&self) -> i32 {
+        if self.clean.cells.iter().any(|c| c.internal_error.is_some()) {
+            3
+        } else if self.clean_failures().is_empty() && self.uncaught().is_empty() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// The reference under `base` with one switch on: `<base>+<switch>`, no known failures, no
+/// setup of its own (the base's setup built the same binary).
+pub fn with_switch(base: &Supervisor, switch: &str) -> Supervisor {
+    let mut s = base.clone();
+    s.name = format!("{}+{switch}", base.name);
+    s.command.push("--bug".into());
+    s.command.push(switch.into());
+    s.known_failures.clear();
+    s.setup = None;
+    s
+}
+
+/// The reference supervisor's switches, with the description its `--help` gives each.
+pub fn switches() -> Vec<Switch> {
+    let described = parse_help(reference_supervisor::args::HELP);
+    reference_supervisor::bugs::Bug::names()
+        .into_iter()
+        .map(|name| Switch {
+            name: name.to_string(),
+            description: described
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.description.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The lines under `--bug NAME` in the reference's help, each `name   description`, until the
+/// next option.
+pub fn parse_help(help: &str) -> Vec<Switch> {
+    let mut out = Vec::new();
+    let mut lines = help
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("--bug"));
+    if lines.next().is_none() {
+        return out;
+    }
+    for line in lines {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('-') {
+            break;
+        }
+        let (name, desc) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+        if name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            out.push(Switch {
+                name: name.to_string(),
+                description: desc.trim().to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Run the clean reference (both policies) and every switch under both policies.
+pub fn run(
+    ctx: &Context,
+    cases: &[Case],
+    jobs: usize,
+    only: &[String],
+    progress: &mut dyn FnMut(usize, usize, &Cell),
+) -> Result<MutantsResult, String> {
+    let bases = supervisor::defaults(ctx).map_err(|e| e.to_string())?;
+    for b in &bases {
+        setup::ensure(b, ctx)?;
+    }
+    let mut switches = switches();
+    if !only.is_empty() {
+        if let Some(bad) = only
+            .iter()
+            .find(|o| !switches.iter().any(|s| &s.name == *o))
+        {
+            let names: Vec<&str> = switches.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "unknown switch `{bad}` (known: {})",
+                names.join(", ")
+            ));
+        }
+        switches.retain(|s| only.contains(&s.name));
+    }
+    let mut all = bases.clone();
+    for s in &switches {
+        all.extend(bases.iter().map(|b| with_switch(b, &s.name)));
+    }
+    let everything = suite::run_all(ctx, &all, cases, jobs, RunOptions::default(), progress);
+    let clean_cells: Vec<Cell> = everything
+        .cells
+        .iter()
+        .filter(|c| bases.iter().any(|b| b.name == c.supervisor))
+        .cloned()
+        .collect();
+    let results = switches
+        .into_iter()
+        .map(|switch| {
+            let caught_by = bases
+                .iter()
+                .flat_map(|b| {
+                    let mutant = format!("{}+{}", b.name, switch.name);
+                    let everything = &everything;
+                    cases.iter().filter_map(move |case| {
+                        let clean = everything.cell(&b.name, &case.id)?;
+                        let bad = everything.cell(&mutant, &case.id)?;
+                        (clean.outcome == Outcome::Pass && bad.outcome == Outcome::Fail).then(
+                            || Catch {
+                                base: b.name.clone(),
+                                scenario: case.id.clone(),
+                                ids: bad.violated_ids().iter().map(|s| s.to_string()).collect(),
+                            },
+                        )
+                    })
+                })
+                .collect();
+            SwitchResult { switch, caught_by }
+        })
+        .collect();
+    Ok(MutantsResult {
+        clean: SuiteResult::new(&bases, cases, clean_cells),
+        switches: results,
+    })
+}
+
+/// The human-readable table.
+pub fn render(r: &MutantsResult) -> String {
+    let mut out = String::from("clean reference\n");
+    let clean_text = crate::reporters::text::render(&r.clean);
+    for line in clean_text.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let width = r
+        .switches
+        .iter()
+        .map(|s| s.switch.name.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let _ = writeln!(out, "\n{:<width$}  caught by", "switch");
+    for s in &r.switches {
+        if s.caught_by.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<width$}  UNCAUGHT  ({})",
+                s.switch.name, s.switch.description
+            );
+            continue;
+        }
+        for (i, c) in s.caught_by.iter().enumerate() {
+            let name = if i == 0 { s.switch.name.as_str() } else { "" };
+            let ids = if c.ids.is_empty() {
+                "(no ids)".to_string()
+            } else {
+                c.ids.join(", ")
+            };
+            let _ = writeln!(out, "{name:<width$}  {} × {}: {ids}", c.base, c.scenario);
+        }
+    }
+    let uncaught = r.uncaught();
+    let caught = r.switches.len() - uncaught.len();
+    let pct = if r.switches.is_empty() {
+        100
+    } else {
+        caught * 100 / r.switches.len()
+    };
+    let _ = writeln!(
+        out,
+        "\n{} switches: {caught} caught, {} uncaught ({pct}% caught){}",
+        r.switches.len(),
+        uncaught.len(),
+        if uncaught.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", uncaught.join(", "))
+        }
+    );
+    let bad = r.clean_failures();
+    if bad.is_empty() {
+        out.push_str("clean reference: no failures\n");
+    } else {
+        let names: Vec<String> = bad
+            .iter()
+            .map(|c| format!("{} × {}", c.supervisor, c.scenario))
+            .collect();
+        let _ = writeln!(out, "clean reference FAILS: {}", names.join(", "));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_come_from_the_help_text() {
+        let help = "\
+OPTIONS:
+    --policy POLICY   foreground-only | background-aware
+    --bug NAME        reintroduce one known bug (repeatable):
+                        prompt-before-read      write the prompt first
+                        no-group-kill           teardown signals only the CLI
+    -h, --help        print this help
+";
+        let s = parse_help(help);
+        assert_eq!(
+            s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["prompt-before-read", "no-group-kill"]
+        );
+        assert_eq!(s[1].description, "teardown signals only the CLI");
+        assert!(parse_help("no options here").is_empty());
+    }
+
+    #[test]
+    fn every_switch_of_the_reference_has_a_description() {
+        let all = switches();
+        assert!(all.len() >= 7, "{all:?}");
+        assert!(all.iter().all(|s| !s.description.is_empty()), "{all:?}");
+    }
+
+    #[test]
+    fn a_mutant_is_the_base_plus_one_flag() {
+        let ctx = Context {
+            root: "/r".into(),
+            harness_bin: "/h".into(),
+        };
+        let base = &supervisor::defaults(&ctx).unwrap()[0];
+        let m = with_switch(base, "no-group-kill");
+        assert_eq!(m.name, "reference+no-group-kill");
+        assert_eq!(
+            &m.command[m.command.len() - 2..],
+            ["--bug", "no-group-kill"]
+        );
+        assert!(m.setup.is_none());
+    }
+}

@@ -1,0 +1,164 @@
+//! The drive plan handed to the adapter (docs/adapters.md), built from a scenario's `drive`:
+//!
+//! ```json
+//! {"version":1,"scenario":"seed/startup-burst","mode":"one_shot",
+//!  "turns":[{"prompt":"...","actions":[{"kind":"interrupt","after_ms":200}]}],
+//!  "turn_timeout_ms":10000}
+//! ```
+//! Prompts with `pad_to_bytes` are padded here with deterministic filler, so every adapter
+//! writes exactly the same bytes and snapshots stay stable.
+
+use fake_claude::scenario::model::{Drive, DriveMode, DriveTurn};
+use serde_json::{Map, Value, json};
+
+/// Plan format version.
+pub const VERSION: u64 = 1;
+/// How long an adapter waits for a turn's result when the scenario does not say.
+pub const DEFAULT_TURN_TIMEOUT_MS: u64 = 10_000;
+
+/// The mode the plan uses: as written, else one_shot for a single turn, multi_turn otherwise.
+pub fn mode(drive: &Drive) -> DriveMode {
+    drive.mode.unwrap_or(if drive.turns.len() <= 1 {
+        DriveMode::OneShot
+    } else {
+        DriveMode::MultiTurn
+    })
+}
+
+pub fn turn_timeout_ms(drive: &Drive) -> u64 {
+    drive.turn_timeout.map_or(DEFAULT_TURN_TIMEOUT_MS, |m| m.0)
+}
+
+/// The plan JSON for `scenario_id`'s drive.
+pub fn build(scenario_id: &str, drive: &Drive) -> Value {
+    let mode = match mode(drive) {
+        DriveMode::OneShot => "one_shot",
+        DriveMode::MultiTurn => "multi_turn",
+    };
+    let turns: Vec<Value> = drive.turns.iter().map(turn).collect();
+    json!({
+        "version": VERSION,
+        "scenario": scenario_id,
+        "mode": mode,
+        "turns": turns,
+        "turn_timeout_ms": turn_timeout_ms(drive),
+    })
+}
+
+fn turn(t: &DriveTurn) -> Value {
+    let actions: Vec<Value> = t
+        .actions
+        .iter()
+        .map(|a| {
+            let mut m = Map::new();
+            m.insert("kind".into(), json!(a.kind));
+            m.insert("after_ms".into(), json!(a.after.0));
+            for (k, v) in [
+                ("mode", &a.mode),
+                ("model", &a.model),
+                ("task_id", &a.task_id),
+            ] {
+                if let Some(v) = v {
+                    m.insert(k.into(), json!(v));
+                }
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({"prompt": padded_prompt(t), "actions": actions})
+}
+
+/// The prompt as the adapter must send it: padded with filler lines up to `pad_to_bytes` bytes
+/// (UTF-8), unchanged when it is already that long.
+pub fn padded_prompt(t: &DriveTurn) -> String {
+    let mut p = t.prompt.clone();
+    let Some(target) = t.pad_to_bytes.and_then(|n| usize::try_from(n).ok()) else {
+        return p;
+    };
+    if p.len() >= target {
+        return p;
+    }
+    p.push('\n');
+    let mut line = 0u64;
+    while p.len() < target {
+        line += 1;
+        let filler = format!("[filler {line:06}] The quick brown fox jumps over the lazy dog.\n");
+        let room = target - p.len();
+        // The filler is ASCII, so cutting it anywhere keeps valid UTF-8.
+        p.push_str(&filler[..filler.len().min(room)]);
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fake_claude::scenario::duration::Millis;
+    use fake_claude::scenario::model::DriveAction;
+
+    fn turn_of(prompt: &str, pad: Option<u64>) -> DriveTurn {
+        DriveTurn {
+            prompt: prompt.into(),
+            pad_to_bytes: pad,
+            actions: vec![],
+        }
+    }
+
+    #[test]
+    fn mode_defaults_by_turn_count_and_timeout_default() {
+        let one = Drive {
+            turns: vec![turn_of("a", None)],
+            ..Drive::default()
+        };
+        let plan = build("x/one", &one);
+        assert_eq!(plan["mode"], "one_shot");
+        assert_eq!(plan["turn_timeout_ms"], 10_000);
+        assert_eq!(plan["version"], 1);
+        let two = Drive {
+            turns: vec![turn_of("a", None), turn_of("b", None)],
+            turn_timeout: Some(Millis(2500)),
+            ..Drive::default()
+        };
+        let plan = build("x/two", &two);
+        assert_eq!(plan["mode"], "multi_turn");
+        assert_eq!(plan["turn_timeout_ms"], 2500);
+    }
+
+    #[test]
+    fn actions_carry_after_ms_and_only_given_parameters() {
+        let mut t = turn_of("p", None);
+        t.actions.push(DriveAction {
+            kind: "set_model".into(),
+            after: Millis(200),
+            mode: None,
+            model: Some("opus".into()),
+            task_id: None,
+        });
+        let plan = build(
+            "x",
+            &Drive {
+                turns: vec![t],
+                ..Drive::default()
+            },
+        );
+        assert_eq!(
+            plan["turns"][0]["actions"],
+            json!([{"kind": "set_model", "after_ms": 200, "model": "opus"}])
+        );
+    }
+
+    #[test]
+    fn padding_is_exact_deterministic_and_never_shrinks() {
+        let p = padded_prompt(&turn_of("Summarize.", Some(131_072)));
+        assert_eq!(p.len(), 131_072);
+        assert!(p.starts_with("Summarize.\n[filler 000001]"));
+        assert_eq!(p, padded_prompt(&turn_of("Summarize.", Some(131_072))));
+        assert_eq!(padded_prompt(&turn_of("héllo", Some(3))), "héllo");
+        for n in 6..200 {
+            assert_eq!(
+                padded_prompt(&turn_of("héllo", Some(n))).len() as u64,
+                n.max(6)
+            );
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! One run of one supervisor on one scenario. Everything happens in a fresh directory:
+//!
+//! ```text
+//! <run dir>/plan.json          the drive plan (HARNESS_PLAN)
+//!           scenario.yaml      the scenario, as given
+//!           bin/claude         wrapper: exec fake-claude with scenario + transcript pinned
+//!           transcript.jsonl   what the fake saw and did (every invocation)
+//!           report.jsonl       the adapter's stdout, as printed
+//!           stderr.tail.txt    the last 8 KiB of the adapter's stderr
+//! ```
+//! The adapter runs in its own process group under a hard deadline. When it has exited (or was
+//! killed at the deadline), every process of the run — anything carrying the run's
+//! `FAKE_CLAUDE_RUN_ID` marker (the fake and whatever it spawned, whichever group it is in) and
+//! anything left in the adapter's group — gets the supervisor's teardown bound to disappear;
+//! what is still there is a [`Leftover`], and is then killed.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use fake_claude::transcript::Record;
+use rustix::process::Signal;
+
+use crate::artifacts::{AdapterExit, Leftover, RunArtifacts};
+use crate::procs;
+use crate::suite::Case;
+use crate::supervisor::{CliVia, Context, Supervisor, Vars};
+use crate::{plan, report};
+
+/// The adapter's stdout is kept in memory up to this size; the rest is drained and dropped.
+pub const REPORT_LIMIT: usize = 64 << 20;
+/// How much of the adapter's stderr is kept.
+pub const STDERR_TAIL: usize = 8 << 10;
+/// The environment variable the wrapper exports so the fake and its descendants can be found
+/// (whatever environment the supervisor gave the CLI).
+pub const RUN_ID_VAR: &str = "FAKE_CLAUDE_RUN_ID";
+/// The same id in the adapter's own environment: it also marks what the adapter starts, and
+/// the wrapper shell before it `exec`s the fake.
+pub const ADAPTER_RUN_ID_VAR: &str = "HARNESS_RUN_ID";
+/// `/proc` cannot see a process's new environment for a moment during `execve`, so an empty
+/// scan is confirmed by a second one this much later before the run counts as torn down.
+const EXEC_GRACE: Duration = Duration::from_millis(10);
+
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Run `case` under `sup`. `Err` only for harness-side trouble (cannot create the run dir);
+/// anything the adapter does — crash, hang, garbage — ends up in the artifacts.
+pub fn run(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<RunArtifacts, String> {
+    let dir = make_run_dir(&sup.name, &case.id)?;
+    let run_id = run_id();
+    let drive = &case.loaded.scenario.drive;
+    let plan = plan::build(&case.id, drive);
+    let plan_path = dir.join("plan.json");
+    let scenario_path = dir.join("scenario.yaml");
+    let transcript_path = dir.join("transcript.jsonl");
+    let write = |p: &Path, bytes: &[u8]| {
+        std::fs::write(p, bytes).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    };
+    write(
+        &plan_path,
+        &serde_json::to_vec_pretty(&plan).map_err(|e| e.to_string())?,
+    )?;
+    let scenario_text = std::fs::read(&case.path)
+        .map_err(|e| format!("cannot read scenario {}: {e}", case.path.display()))?;
+    write(&scenario_path, &scenario_text)?;
+    let cli = write_wrapper(ctx, &dir, &run_id, &scenario_path, &transcript_path)?;
+
+    let mut vars = Vars::new(ctx, sup);
+    vars.cli = Some(cli.display().to_string());
+    vars.plan = Some(plan_path.display().to_string());
+    vars.run_dir = Some(dir.display().to_string());
+    let cmd = adapter_command(sup, &vars, &dir, (&cli, &plan_path, &run_id));
+    let deadline = run_deadline(sup, case);
+    let outcome = supervise(cmd, deadline, sup.timeouts.teardown, &run_id);
+
+    let _ = std::fs::write(dir.join("report.jsonl"), &outcome.stdout);
+    let _ = std::fs::write(dir.join("stderr.tail.txt"), &outcome.stderr_tail);
+    let mut report = report::parse(
+        &outcome.stdout,
+        outcome.stdout_truncated,
+        Some(drive.turns.len()),
+    );
+    if !outcome.stdout_complete {
+        report.problems.push(
+            "the adapter's stdout was still open after teardown (something kept the pipe)".into(),
+        );
+    }
+    Ok(RunArtifacts {
+        scenario_id: case.id.clone(),
+        supervisor: sup.name.clone(),
+        policy: sup.policy.clone(),
+        dir,
+        plan,
+        report,
+        transcript: read_transcript(&transcript_path),
+        adapter_exit: outcome.exit,
+        stderr_tail: outcome.stderr_tail,
+        duration: outcome.duration,
+        teardown: outcome.teardown,
+        teardown_bound: sup.timeouts.teardown,
+        leftovers: outcome.leftovers,
+    })
+}
+
+/// The run's hard deadline: the supervisor's `timeouts.run`, raised when the scenario needs
+/// longer — its watchdog, or every turn timing out — plus room for teardown.
+pub fn run_deadline(sup: &Supervisor, case: &Case) -> Duration {
+    let s = &case.loaded.scenario;
+    let slack = sup.timeouts.teardown + Duration::from_secs(5);
+    let mut d = sup.timeouts.run;
+    if let Some(w) = s.watchdog {
+        d = d.max(w.duration() + slack);
+    }
+    let turns = s.drive.turns.len().max(1) as u32;
+    let per_turn = Duration::from_millis(plan::turn_timeout_ms(&s.drive));
+    d.max(per_turn.saturating_mul(turns) + slack)
+}
+
+fn make_run_dir(supervisor: &str, scenario: &str) -> Result<PathBuf, String> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let dir = tempfile::Builder::new()
+        .prefix(&format!(
+            "harness-{}-{}-",
+            clean(supervisor),
+            clean(scenario)
+        ))
+        .tempdir()
+        .map_err(|e| format!("cannot create a run directory: {e}"))?
+        .keep();
+    std::fs::create_dir_all(dir.join("bin"))
+        .map_err(|e| format!("cannot create {}: {e}", dir.join("bin").display()))?;
+    Ok(dir)
+}
+
+fn run_id() -> String {
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{}-{n}-{nanos:08x}", std::process::id())
+}
+
+/// `bin/claude`: a POSIX sh script that pins this run's scenario and transcript (so a supervisor
+/// that scrubs its environment still gets the right fake) and exports the run marker.
+fn write_wrapper(
+    ctx: &Context,
+    dir: &Path,
+    run_id: &str,
+    scenario: &Path,
+    transcript: &Path,
+) -> Result<PathBuf, String> {
+    let fake: Vec<String> = ctx.fake_command().iter().map(|a| sh_quote(a)).collect();
+    let text = format!(
+        "#!/bin/sh\n\
+         # fake-claude for harness run {run_id}: scenario and transcript pinned, arguments passed on.\n\
+         {RUN_ID_VAR}={id}\n\
+         export {RUN_ID_VAR}\n\
+         exec {fake} --fake-scenario {scenario} --fake-transcript {transcript} \"$@\"\n",
+        id = sh_quote(run_id),
+        fake = fake.join(" "),
+        scenario = sh_quote(&scenario.display().to_string()),
+        transcript = sh_quote(&transcript.display().to_string()),
+    );
+    let path = dir.join("bin").join("claude");
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("cannot make {} executable: {e}", path.display()))?;
+    Ok(path)
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn adapter_command(
+    sup: &Supervisor,
+    vars: &Vars,
+    dir: &Path,
+    (cli, plan, run_id): (&Path, &Path, &str),
+) -> Command {
+    let argv: Vec<String> = sup.command.iter().map(|a| vars.expand(a)).collect();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    for var in [
+        RUN_ID_VAR,
+        ADAPTER_RUN_ID_VAR,
+        "FAKE_CLAUDE_SCENARIO",
+        "FAKE_CLAUDE_TRANSCRIPT",
+    ] {
+        cmd.env_remove(var);
+    }
+    let bin = dir.join("bin");
+    let path = match std::env::var_os("PATH") {
+        Some(p) => {
+            let mut all = vec![bin];
+            all.extend(std::env::split_paths(&p));
+            std::env::join_paths(all).unwrap_or(p)
+        }
+        None => bin.into_os_string(),
+    };
+    cmd.env("PATH", path)
+        .env(ADAPTER_RUN_ID_VAR, run_id)
+        .env("HARNESS_CLI", cli)
+        .env("HARNESS_PLAN", plan)
+        .env("HARNESS_RUN_DIR", dir);
+    if sup.cli.via == CliVia::Env
+        && let Some(var) = &sup.cli.var
+    {
+        cmd.env(var, cli);
+    }
+    for (k, v) in &sup.env {
+        cmd.env(k, vars.expand(v));
+    }
+    let cwd = sup
+        .cwd
+        .as_ref()
+        .map(|c| sup.dir.join(vars.expand(c)))
+        .unwrap_or_else(|| dir.to_path_buf());
+    cmd.current_dir(cwd);
+    cmd
+}
+
+/// What supervising the adapter process produced.
+pub struct Supervised {
+    pub exit: AdapterExit,
+    pub stdout: Vec<u8>,
+    pub stdout_truncated: bool,
+    /// EOF was seen on stdout (false: something still held the pipe after teardown).
+    pub stdout_complete: bool,
+    pub stderr_tail: String,
+    pub duration: Duration,
+    pub teardown: Duration,
+    pub leftovers: Vec<Leftover>,
+}
+
+/// Spawn `cmd` in its own process group, capture its output, enforce `deadline`, and tear the
+/// run down (see the module docs).
+pub fn supervise(
+    mut cmd: Command,
+    deadline: Duration,
+    bound: Duration,
+    run_id: &str,
+) -> Supervised {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let start = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Supervised {
+                exit: AdapterExit::SpawnFailed(format!("{:?}: {e}", cmd.get_program())),
+                stdout: Vec::new(),
+                stdout_truncated: false,
+                stdout_complete: true,
+                stderr_tail: String::new(),
+                duration: start.elapsed(),
+                teardown: Duration::ZERO,
+                leftovers: Vec::new(),
+            };
+        }
+    };
+    let pgid = child.id() as i32;
+    let stdout = Capture::start(child.stdout.take(), REPORT_LIMIT, false);
+    let stderr = Capture::start(child.stderr.take(), STDERR_TAIL, true);
+
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let exit = match rx.recv_timeout(deadline) {
+        Ok(Ok(status)) => match (status.code(), status.signal()) {
+            (Some(c), _) => AdapterExit::Code(c),
+            (None, Some(s)) => AdapterExit::Signal(s),
+            _ => AdapterExit::Code(-1),
+        },
+        Ok(Err(e)) => AdapterExit::SpawnFailed(format!("cannot wait for the adapter: {e}")),
+        Err(_) => {
+            procs::kill_group(pgid, Signal::KILL);
+            // Our own child, SIGKILLed: the wait returns at once (bounded all the same).
+            let _ = rx.recv_timeout(Duration::from_secs(5));
+            AdapterExit::Deadline
+        }
+    };
+    let duration = start.elapsed();
+
+    let fake_marker = format!("{RUN_ID_VAR}={run_id}");
+    let adapter_marker = format!("{ADAPTER_RUN_ID_VAR}={run_id}");
+    let markers = [fake_marker.as_str(), adapter_marker.as_str()];
+    let (teardown, survivors) = await_teardown(&markers, pgid, bound);
+    let leftovers = survivors
+        .iter()
+        .map(|p| Leftover {
+            pid: p.pid as u32,
+            command: p.command.clone(),
+            from_fake: p.marker == Some(0),
+        })
+        .collect();
+    kill_all(&markers, pgid);
+
+    let (stdout, stdout_truncated, stdout_complete) = stdout.finish(Duration::from_secs(2));
+    let (stderr, _, _) = stderr.finish(Duration::from_secs(2));
+    Supervised {
+        exit,
+        stdout,
+        stdout_truncated,
+        stdout_complete,
+        stderr_tail: tail_text(&stderr),
+        duration,
+        teardown,
+        leftovers,
+    }
+}
+
+/// Every live process of the run, or none — an empty scan confirmed after [`EXEC_GRACE`].
+fn alive(markers: &[&str], pgid: i32) -> Vec<procs::ProcInfo> {
+    let found = procs::scan(markers, Some(pgid));
+    if !found.is_empty() {
+        return found;
+    }
+    thread::sleep(EXEC_GRACE);
+    procs::scan(markers, Some(pgid))
+}
+
+/// Wait up to `bound` for every process of the run to go; returns how long that took and who
+/// was still alive at the bound.
+fn await_teardown(
+    markers: &[&str],
+    pgid: i32,
+    bound: Duration,
+) -> (Duration, Vec<procs::ProcInfo>) {
+    let t0 = Instant::now();
+    loop {
+        let seen = t0.elapsed();
+        let alive = alive(markers, pgid);
+        if alive.is_empty() {
+            return (seen, alive);
+        }
+        let left = bound.saturating_sub(t0.elapsed());
+        if left.is_zero() {
+            return (t0.elapsed(), alive);
+        }
+        let pids: Vec<i32> = alive.iter().map(|p| p.pid).collect();
+        // Rescan at least every 100 ms: a survivor may have started new processes.
+        procs::wait_any_exit(&pids, left.min(Duration::from_millis(100)));
+    }
+}
+
+/// SIGKILL the adapter's group and every marked process, then wait (bounded) until they are
+/// gone. Nothing of a run outlives it.
+fn kill_all(markers: &[&str], pgid: i32) {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        procs::kill_group(pgid, Signal::KILL);
+        let alive = alive(markers, pgid);
+        if alive.is_empty() || procs::left(until).is_zero() {
+            return;
+        }
+        for p in &alive {
+            procs::kill_pid(p.pid, Signal::KILL);
+        }
+        let pids: Vec<i32> = alive.iter().map(|p| p.pid).collect();
+        procs::wait_any_exit(&pids, procs::left(until).min(Duration::from_millis(100)));
+    }
+}
+
+/// Reads a pipe on its own thread into a bounded buffer: the first `limit` bytes, or (`tail`)
+/// the last `limit` bytes. It keeps draining past the limit so the writer never blocks.
+struct Capture {
+    buf: Arc<Mutex<(Vec<u8>, bool)>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Capture {
+    fn start(pipe: Option<impl Read + Send + 'static>, limit: usize, tail: bool) -> Capture {
+        let buf = Arc::new(Mutex::new((Vec::new(), false)));
+        let (tx, done) = mpsc::channel();
+        let shared = Arc::clone(&buf);
+        thread::spawn(move || {
+            if let Some(mut pipe) = pipe {
+                let mut chunk = vec![0u8; 64 << 10];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
+                            let (data, cut) = &mut *g;
+                            if tail {
+                                data.extend_from_slice(&chunk[..n]);
+                                if data.len() > 2 * limit {
+                                    let excess = data.len() - limit;
+                                    data.drain(..excess);
+                                    *cut = true;
+                                }
+                            } else {
+                                let room = limit.saturating_sub(data.len());
+                                data.extend_from_slice(&chunk[..n.min(room)]);
+                                *cut |= n > room;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            let _ = tx.send(());
+        });
+        Capture { buf, done }
+    }
+
+    /// (bytes, cut short, saw EOF) after waiting up to `wait` for EOF.
+    fn finish(self, wait: Duration) -> (Vec<u8>, bool, bool) {
+        let eof = self.done.recv_timeout(wait).is_ok();
+        let g = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+        (g.0.clone(), g.1, eof)
+    }
+}
+
+fn tail_text(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(STDERR_TAIL);
+    let text = String::from_utf8_lossy(&bytes[start..]);
+    text.trim_start_matches('\u{FFFD}').to_string()
+}
+
+/// The transcript, leniently: a missing file is an empty transcript, and a line that does not
+/// parse (a record cut short by SIGKILL) is skipped rather than failing the whole run.
+pub fn read_transcript(path: &Path) -> Vec<Record> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("/bin/sh");
+        c.args(["-c", script]);
+        c
+    }
+
+    #[test]
+    fn quoting_survives_quotes() {
+        assert_eq!(sh_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn deadline_kills_the_whole_group() {
+        let id = run_id();
+        let start = Instant::now();
+        let s = supervise(
+            sh("echo partial; sleep 60 & sleep 60"),
+            Duration::from_millis(300),
+            Duration::from_millis(500),
+            &id,
+        );
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert_eq!(s.exit, AdapterExit::Deadline);
+        assert_eq!(s.stdout, b"partial\n");
+        assert!(s.leftovers.is_empty(), "{:?}", s.leftovers);
+    }
+
+    #[test]
+    fn survivors_in_the_group_are_leftovers_then_killed() {
+        let id = run_id();
+        // The adapter exits at once, leaving a background sleep in its group.
+        let s = supervise(
+            sh("sleep 60 >/dev/null 2>&1 & echo done"),
+            Duration::from_secs(10),
+            Duration::from_millis(200),
+            &id,
+        );
+        assert_eq!(s.exit, AdapterExit::Code(0));
+        assert_eq!(s.leftovers.len(), 1, "{:?}", s.leftovers);
+        assert!(s.leftovers[0].command.contains("sleep 60"));
+        assert!(!s.leftovers[0].from_fake);
+        assert!(s.teardown >= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn marked_processes_in_other_groups_are_found() {
+        let id = run_id();
+        let script = format!("{RUN_ID_VAR}={id} setsid sleep 60 >/dev/null 2>&1 & echo started");
+        let s = supervise(
+            sh(&script),
+            Duration::from_secs(10),
+            Duration::from_millis(200),
+            &id,
+        );
+        assert_eq!(s.leftovers.len(), 1, "{:?}", s.leftovers);
+        assert!(s.leftovers[0].from_fake);
+        assert!(procs::scan(&[&format!("{RUN_ID_VAR}={id}")], None).is_empty());
+    }
+
+    #[test]
+    fn spawn_failure_is_an_exit_not_an_error() {
+        let s = supervise(
+            Command::new("/nonexistent/adapter"),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            &run_id(),
+        );
+        assert!(matches!(s.exit, AdapterExit::SpawnFailed(_)));
+    }
+
+    #[test]
+    fn stderr_keeps_the_tail_and_stdout_is_bounded_but_drained() {
+        let s = supervise(
+            sh("head -c 100000 /dev/zero | tr '\\0' x >&2; echo END >&2; echo ok"),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            &run_id(),
+        );
+        assert!(s.stderr_tail.len() <= STDERR_TAIL);
+        assert!(s.stderr_tail.ends_with("xEND\n"));
+        assert_eq!(s.stdout, b"ok\n");
+    }
+
+    #[test]
+    fn missing_or_torn_transcripts_are_read_leniently() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_transcript(&dir.path().join("none.jsonl")).is_empty());
+        let p = dir.path().join("t.jsonl");
+        std::fs::write(
+            &p,
+            "{\"inv\":1,\"t\":0.1,\"kind\":\"stdin_eof\"}\n{\"inv\":1,\"t\"",
+        )
+        .unwrap();
+        assert_eq!(read_transcript(&p).len(), 1);
+    }
+}
