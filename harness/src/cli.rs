@@ -429,7 +429,7 @@ fn validate(paths: &[PathBuf]) -> i32 {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            collect_yaml(p, &mut files);
+            harness::suite::yaml_files(p, &mut files);
         } else {
             files.push(p.clone());
         }
@@ -465,20 +465,5 @@ fn validate(paths: &[PathBuf]) -> i32 {
         EXIT_USAGE
     } else {
         0
-    }
-}
-
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            collect_yaml(&p, out);
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p);
-        }
     }
 }

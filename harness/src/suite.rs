@@ -76,7 +76,8 @@ pub fn resolve_scenario_path(ctx: &Context, spec: &Path) -> Result<PathBuf, Stri
     ))
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every `.yaml`/`.yml` file below `dir`, sorted, depth first.
+pub fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };

@@ -294,11 +294,13 @@ pub fn check(loaded: &Loaded) -> Vec<Problem> {
     c.problems
 }
 
+/// How many of the given "is this set" flags hold (for "give exactly one of ...").
+fn count_set(flags: &[bool]) -> usize {
+    flags.iter().filter(|b| **b).count()
+}
+
 fn handler_problem(h: &Handler) -> Option<String> {
-    let n = [h.respond.is_some(), h.error.is_some(), h.never, h.script]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let n = count_set(&[h.respond.is_some(), h.error.is_some(), h.never, h.script]);
     (n > 1).then(|| "give at most one of respond, error, never, script".to_string())
 }
 
@@ -480,15 +482,12 @@ impl Checker {
             );
         }
         if let Some(a) = &e.assistant {
-            let n = [
+            let n = count_set(&[
                 a.text.is_some(),
                 a.text_bytes.is_some(),
                 a.thinking.is_some(),
                 a.tool_use.is_some(),
-            ]
-            .iter()
-            .filter(|b| **b)
-            .count();
+            ]);
             if n != 1 {
                 self.problem(
                     at,
@@ -503,15 +502,12 @@ impl Checker {
     }
 
     fn control_request(&mut self, at: &Spanned<Step>, r: &ControlRequestSpec) {
-        let n = [
+        let n = count_set(&[
             r.can_use_tool.is_some(),
             r.hook_callback.is_some(),
             r.mcp_message.is_some(),
             r.other.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
+        ]);
         if n != 1 {
             self.problem(
                 at,
