@@ -140,10 +140,14 @@ async def multi_turn(plan, cli, timeout):
                 emit(turn_record(i, messages, interrupted=flags.get("interrupted", False)))
             except asyncio.TimeoutError:
                 emit(turn_record(i, messages, timed_out=True))
+                for j in range(i + 1, len(plan["turns"])):
+                    emit({"type": "turn", "index": j, "status": "failed", "output": None,
+                          "error": f"prompt not sent: turn {i + 1} timed out", "messages": []})
                 return
             except Exception as e:  # the SDK raises into the iterator: that is the turn's error
+                # Like a user, go on with the same client: whether the session survives the
+                # error is part of what the scenario tests.
                 emit(turn_record(i, messages, error=describe(e)))
-                return
             finally:
                 actions.cancel()
 

@@ -116,7 +116,9 @@ async function main() {
   } catch (e) {
     emit({ type: "end", status: "error", error: String(e?.message ?? e), cli_exit_code: null, cli_signal: null });
   }
-  process.exit(0);
+  // Exit only once stdout has taken the whole report: writes to a pipe are asynchronous in Node,
+  // and exiting at once would cut a multi-MB report line short.
+  process.stdout.write("", () => process.exit(0));
 }
 
 main();

@@ -20,7 +20,8 @@ const cli = join(dir, "replay-cli.mjs");
 writeFileSync(cli, `
 import { readFileSync } from "node:fs";
 process.stdin.on("data", () => {});
-process.stdin.on("end", () => process.exit(0));
+// Exit once stdin is closed AND stdout has taken every line (pipe writes are asynchronous).
+process.stdin.on("end", () => process.stdout.write("", () => process.exit(0)));
 const lines = readFileSync(${JSON.stringify(file)}, "utf8").split("\\n").filter((l) => l.trim());
 for (const l of lines) { const m = JSON.parse(l); if (!${JSON.stringify([...CONTROL])}.includes(m.type)) process.stdout.write(l + "\\n"); }
 `);
@@ -37,5 +38,5 @@ try {
 }
 if (yielded < replayable.length && failures.length === 0)
   failures.push({ error: `the SDK yielded ${yielded} of ${replayable.length} messages` });
-console.log(JSON.stringify({ yielded, expected: replayable.length, failures }));
-process.exit(failures.length ? 1 : 0);
+process.stdout.write(JSON.stringify({ yielded, expected: replayable.length, failures }) + "\n", () =>
+  process.exit(failures.length ? 1 : 0));
