@@ -57,10 +57,12 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
             .and_then(Profile::parse)
             .or_else(|| inv.scenario.as_deref().and_then(scenario_profile_cheaply))
             .unwrap_or(Profile::DEFAULT);
-        // A probe that stopped reading must not turn the answer into a panic (exit 101).
-        let _ = writeln!(std::io::stdout(), "{} (Claude Code)", profile.version());
+        // Record first: SDKs kill the probe as soon as they have read the answer (Python 0.1.50
+        // terminates it), which would race records written after it. Its outcome is certain.
         record_start(&transcript, &inv, &cwd, profile, "-", true);
         transcript.record(Event::Exit { code: 0 });
+        // A probe that stopped reading must not turn the answer into a panic (exit 101).
+        let _ = writeln!(std::io::stdout(), "{} (Claude Code)", profile.version());
         return 0;
     }
 
