@@ -303,8 +303,8 @@ fn float_equals_integer(f: f64, i: i128) -> bool {
     f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) && f as i128 == i
 }
 
-/// "a string", "an object", ... for reasons.
-fn kind(value: &Value) -> &'static str {
+/// "a string", "an object", ... for messages about JSON values (the harness uses it too).
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -229,11 +229,7 @@ fn describe_run(sup: &Supervisor, cell: &Cell, run: Option<&RunArtifacts>) -> St
         o.push_str(&format!("  skipped: {r}\n"));
     }
     if let Some(k) = &cell.known {
-        let issue = k
-            .issue
-            .as_deref()
-            .map(|i| format!(" ({i})"))
-            .unwrap_or_default();
+        let issue = k.issue_suffix();
         o.push_str(&format!(
             "  listed as a known failure: {}{issue}\n",
             k.reason

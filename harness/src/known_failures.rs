@@ -25,6 +25,16 @@ pub struct KnownFailure {
     pub issue: Option<String>,
 }
 
+impl KnownFailure {
+    /// ` (issue link)`, or nothing: what reports append to the reason.
+    pub fn issue_suffix(&self) -> String {
+        self.issue
+            .as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default()
+    }
+}
+
 /// Parse a known-failures file. An empty file (or one holding only comments) lists nothing.
 pub fn parse(text: &str, source: &str) -> Result<Vec<KnownFailure>, String> {
     let list: Option<Vec<KnownFailure>> =

@@ -3,6 +3,7 @@
 //! result is a [`Report`] whose `problems` list every way it broke the contract — never a panic,
 //! never an early return that hides later lines.
 
+use fake_claude::matcher::kind;
 use serde_json::{Map, Value};
 
 use crate::artifacts::{EndReport, Report, TurnReport};
@@ -222,17 +223,6 @@ fn opt_i32(obj: &Map<String, Value>, key: &str, problems: &mut Vec<String>) -> O
                 None
             }
         },
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -8,6 +8,7 @@
 //!   closing its end of the pipe fail in the supervisor (EBADF/EPIPE) and never reach the CLI, so
 //!   they are not observable here; see docs/invariants.md.
 
+use fake_claude::matcher::kind;
 use fake_claude::scenario::Loaded;
 use fake_claude::transcript::Event;
 use serde_json::Value;
@@ -115,17 +116,6 @@ pub fn envelope(m: &Value) -> Result<(), String> {
         Some("keep_alive") => Ok(()),
         Some(other) => Err(format!("unknown message type {other:?}")),
         None => Err("no string `type`".into()),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

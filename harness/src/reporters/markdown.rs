@@ -55,11 +55,7 @@ pub fn render(r: &SuiteResult) -> String {
                 let _ = writeln!(out, "- skipped: {}", cell_text(r));
             }
             if let Some(k) = &c.known {
-                let issue = k
-                    .issue
-                    .as_deref()
-                    .map(|i| format!(" ({i})"))
-                    .unwrap_or_default();
+                let issue = k.issue_suffix();
                 let what = if c.outcome == Outcome::UnexpectedPass {
                     "listed as a known failure but passed (remove the entry)"
                 } else {

@@ -47,11 +47,7 @@ fn cell_lines(out: &mut String, c: &Cell, width: usize) {
         }
         Outcome::KnownFailure | Outcome::UnexpectedPass => {
             if let Some(k) = &c.known {
-                let issue = k
-                    .issue
-                    .as_deref()
-                    .map(|i| format!(" ({i})"))
-                    .unwrap_or_default();
+                let issue = k.issue_suffix();
                 let what = if c.outcome == Outcome::KnownFailure {
                     format!(
                         "known failure: {}{issue}; violated {}",
