@@ -25,9 +25,37 @@ pub enum Bug {
     CloseStdinEarly,
     /// Teardown signals only the CLI itself, not its process group: grandchildren survive (FM-17).
     NoGroupKill,
+    /// Never read the CLI's stderr while it runs: once the pipe buffer (64 KiB) is full, the
+    /// CLI blocks in write(2) and the turn hangs (FM-09).
+    NoStderrDrain,
+    /// Failures say only that something went wrong: no exit code or signal, no error result
+    /// text, no stderr tail ("Claude Code process exited" with no context, FM-14/FM-23).
+    NoErrorContext,
+    /// Trust the exit code over the `result`: a non-zero exit after a success result fails the
+    /// last turn (FM-15).
+    TrustExitCode,
+    /// A clean exit (code 0) ends the outstanding turn as completed with the last assistant
+    /// text, although no `result` came (FM-13).
+    ExitZeroIsSuccess,
+    /// Teardown sends SIGTERM before closing stdin: the CLI gets no EOF to finish on and no time
+    /// to flush (FM-11, FM-18).
+    SigtermWithoutEof,
+    /// Teardown never escalates to SIGKILL: a CLI that ignores SIGTERM lives on (FM-12).
+    NoSigkill,
+    /// Wait for `system/init` before writing the first prompt; the CLI writes it only once a
+    /// prompt arrived, so both wait (FM-24).
+    WaitForInit,
+    /// Closed enums: an unknown top-level `type` or `system` subtype kills the reader, as in the
+    /// SDKs that broke when `rate_limit_event` appeared (FM-43, FM-44).
+    StrictParsing,
+    /// Answer every `hook_callback` with success, even for a callback id never registered: the
+    /// hook fails open (FM-29).
+    HookFailOpen,
+    /// No turn timeout: a CLI that never answers holds the supervisor for ever (FM-20).
+    NoTurnTimeout,
 }
 
-const ALL: [(Bug, &str); 7] = [
+const ALL: [(Bug, &str); 17] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -35,6 +63,16 @@ const ALL: [(Bug, &str); 7] = [
     (Bug::LastResultWins, "last-result-wins"),
     (Bug::CloseStdinEarly, "close-stdin-early"),
     (Bug::NoGroupKill, "no-group-kill"),
+    (Bug::NoStderrDrain, "no-stderr-drain"),
+    (Bug::NoErrorContext, "no-error-context"),
+    (Bug::TrustExitCode, "trust-exit-code"),
+    (Bug::ExitZeroIsSuccess, "exit-zero-is-success"),
+    (Bug::SigtermWithoutEof, "sigterm-without-eof"),
+    (Bug::NoSigkill, "no-sigkill"),
+    (Bug::WaitForInit, "wait-for-init"),
+    (Bug::StrictParsing, "strict-parsing"),
+    (Bug::HookFailOpen, "hook-fail-open"),
+    (Bug::NoTurnTimeout, "no-turn-timeout"),
 ];
 
 impl Bug {

@@ -113,8 +113,9 @@ impl Spawned {
         self.stdin.flush()
     }
 
-    /// Starts the reader, drain, waiter and writer threads.
-    pub fn start(self) -> Running {
+    /// Starts the reader, drain, waiter and writer threads. `drain_stderr_live: false` is the
+    /// `no-stderr-drain` bug: stderr is read only once the CLI has exited (FM-09).
+    pub fn start(self, drain_stderr_live: bool) -> Running {
         let Spawned {
             child,
             stdin,
@@ -131,14 +132,24 @@ impl Spawned {
             .spawn(move || read_stdout(stdout, tx))
             .expect("spawn the stdout reader");
         let (tx, tail) = (events.clone(), stderr_tail.clone());
+        let (exited_tx, exited_rx) = mpsc::channel::<()>();
         thread::Builder::new()
             .name("cli-stderr".into())
-            .spawn(move || drain_stderr(stderr, tail, tx))
+            .spawn(move || {
+                if !drain_stderr_live {
+                    // BUG (no-stderr-drain): nobody reads stderr until the CLI is gone.
+                    let _ = exited_rx.recv();
+                }
+                drain_stderr(stderr, tail, tx)
+            })
             .expect("spawn the stderr drain");
         let tx = events.clone();
         thread::Builder::new()
             .name("cli-wait".into())
-            .spawn(move || wait_for(child, tx))
+            .spawn(move || {
+                wait_for(child, tx);
+                let _ = exited_tx.send(());
+            })
             .expect("spawn the waiter");
         let (to_writer, writer_inbox) = mpsc::channel();
         thread::Builder::new()

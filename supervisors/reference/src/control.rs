@@ -24,7 +24,10 @@ pub struct Rewrite {
 ///
 /// * `can_use_tool` → allow, with `updatedInput` rewritten to keep the tool in the foreground
 ///   when `force_foreground` (the foreground-only policy) is set;
-/// * `hook_callback` → success `{}` (no hook output);
+/// * `can_use_tool` for `AskUserQuestion` → deny with an explanation: nobody is there to answer,
+///   and an allow would hand the model empty answers it takes for the user's (FM-51);
+/// * `hook_callback` → an error: this supervisor registers no hooks, so every callback id is
+///   unknown, and a hook must never fail open (FM-29; `hooks_fail_open` is the bug switch);
 /// * `mcp_message` → a JSON-RPC "server not found" error inside a *success* response (this
 ///   supervisor hosts no SDK MCP servers), echoing the JSON-RPC `id`;
 /// * anything else → an error response naming the subtype.
@@ -32,9 +35,21 @@ pub fn answer(
     request_id: &str,
     request: &Value,
     force_foreground: bool,
+    hooks_fail_open: bool,
 ) -> (Value, Option<Rewrite>) {
     let subtype = request.get("subtype").and_then(Value::as_str).unwrap_or("");
     match subtype {
+        "can_use_tool"
+            if request.get("tool_name").and_then(Value::as_str) == Some("AskUserQuestion") =>
+        {
+            let message = "No one can answer questions in this session: it runs unattended. \
+                           Decide on your own and state your assumptions, or stop and say what \
+                           you need.";
+            (
+                success(request_id, json!({"behavior":"deny","message":message})),
+                None,
+            )
+        }
         "can_use_tool" => {
             let input = request.get("input").cloned().unwrap_or_else(|| json!({}));
             let (updated_input, rewritten) = policy::rewrite_tool_input(force_foreground, &input);
@@ -56,7 +71,20 @@ pub fn answer(
                 rewrite,
             )
         }
-        "hook_callback" => (success(request_id, json!({})), None),
+        "hook_callback" if hooks_fail_open => (success(request_id, json!({})), None),
+        "hook_callback" => {
+            let callback_id = request
+                .get("callback_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            (
+                error(
+                    request_id,
+                    &format!("No hook callback found for ID: {callback_id}"),
+                ),
+                None,
+            )
+        }
         "mcp_message" => {
             let server = request
                 .get("server_name")
@@ -74,8 +102,10 @@ pub fn answer(
             )
         }
         other => (
-            json!({"type":"control_response","response":{"subtype":"error","request_id":request_id,
-                "error":format!("Unsupported control request subtype: {other}")}}),
+            error(
+                request_id,
+                &format!("Unsupported control request subtype: {other}"),
+            ),
             None,
         ),
     }
@@ -83,6 +113,10 @@ pub fn answer(
 
 fn success(request_id: &str, response: Value) -> Value {
     json!({"type":"control_response","response":{"subtype":"success","request_id":request_id,"response":response}})
+}
+
+fn error(request_id: &str, error: &str) -> Value {
+    json!({"type":"control_response","response":{"subtype":"error","request_id":request_id,"error":error}})
 }
 
 /// What to do with an incoming `control_request`.
@@ -194,7 +228,7 @@ mod tests {
     fn can_use_tool_is_allowed_with_the_policy_rewrite() {
         let request = json!({"subtype":"can_use_tool","tool_name":"Bash","tool_use_id":"toolu_1",
             "input":{"command":"sleep 3","run_in_background":true}});
-        let (line, rewrite) = answer("ac06", &request, true);
+        let (line, rewrite) = answer("ac06", &request, true, false);
         assert_eq!(
             line,
             json!({"type":"control_response","response":{"subtype":"success","request_id":"ac06",
@@ -208,7 +242,7 @@ mod tests {
             })
         );
 
-        let (line, rewrite) = answer("ac06", &request, false);
+        let (line, rewrite) = answer("ac06", &request, false, false);
         assert_eq!(
             line.pointer("/response/response/updatedInput/run_in_background"),
             Some(&json!(true))
@@ -218,11 +252,7 @@ mod tests {
 
     #[test]
     fn can_use_tool_without_input_allows_an_empty_input() {
-        let (line, _) = answer(
-            "r",
-            &json!({"subtype":"can_use_tool","tool_name":"X"}),
-            true,
-        );
+        let (line, _) = answer("r", &json!({"subtype":"can_use_tool","tool_name":"X"}), true, false);
         assert_eq!(
             line.pointer("/response/response/updatedInput"),
             Some(&json!({}))
@@ -230,12 +260,15 @@ mod tests {
     }
 
     #[test]
-    fn hook_callback_gets_an_empty_success() {
-        let (line, _) = answer(
-            "h1",
-            &json!({"subtype":"hook_callback","callback_id":"hook_0"}),
-            true,
+    fn hook_callback_for_an_unregistered_id_gets_an_error() {
+        let request = json!({"subtype":"hook_callback","callback_id":"hook_99"});
+        let (line, _) = answer("h1", &request, true, false);
+        assert_eq!(
+            line,
+            json!({"type":"control_response","response":{"subtype":"error","request_id":"h1",
+                "error":"No hook callback found for ID: hook_99"}})
         );
+        let (line, _) = answer("h1", &request, true, true);
         assert_eq!(
             line,
             json!({"type":"control_response","response":{"subtype":"success","request_id":"h1","response":{}}})
@@ -243,10 +276,21 @@ mod tests {
     }
 
     #[test]
+    fn ask_user_question_is_denied_with_a_reason() {
+        let request = json!({"subtype":"can_use_tool","tool_name":"AskUserQuestion",
+            "input":{"questions":[{"question":"Which DB?"}]}});
+        let (line, rewrite) = answer("q1", &request, true, false);
+        assert_eq!(line.pointer("/response/response/behavior"), Some(&json!("deny")));
+        let message = line.pointer("/response/response/message").and_then(Value::as_str);
+        assert!(message.is_some_and(|m| m.contains("unattended")), "{line}");
+        assert_eq!(rewrite, None);
+    }
+
+    #[test]
     fn mcp_message_gets_server_not_found_with_the_same_jsonrpc_id() {
         let request = json!({"subtype":"mcp_message","server_name":"mysdk",
             "message":{"method":"tools/list","jsonrpc":"2.0","id":7}});
-        let (line, _) = answer("m1", &request, true);
+        let (line, _) = answer("m1", &request, true, false);
         assert_eq!(
             line,
             json!({"type":"control_response","response":{"subtype":"success","request_id":"m1","response":{
@@ -254,7 +298,7 @@ mod tests {
         );
         let notification = json!({"subtype":"mcp_message","server_name":"s","message":{"method":"notifications/initialized","jsonrpc":"2.0"}});
         assert_eq!(
-            answer("m2", &notification, true)
+            answer("m2", &notification, true, false)
                 .0
                 .pointer("/response/response/mcp_response/id"),
             Some(&Value::Null)
@@ -263,7 +307,7 @@ mod tests {
 
     #[test]
     fn unknown_subtypes_get_an_error() {
-        let (line, _) = answer("x1", &json!({"subtype":"elicitation"}), false);
+        let (line, _) = answer("x1", &json!({"subtype":"elicitation"}), false, false);
         assert_eq!(
             line,
             json!({"type":"control_response","response":{"subtype":"error","request_id":"x1",

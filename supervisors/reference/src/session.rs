@@ -80,7 +80,7 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     }
 
     // The reader threads start before the first byte goes to stdin.
-    let cli = spawned.start();
+    let cli = spawned.start(!options.bugs.has(Bug::NoStderrDrain));
     let mut session = Session::new(options, plan, report, cli, outgoing);
     match prewritten {
         None => {
@@ -165,6 +165,12 @@ struct Session<'a> {
     stdin_error: Option<String>,
     prompts_sent: usize,
     turns_reported: usize,
+    /// A `system/init` was seen (only the `wait-for-init` bug cares).
+    seen_init: bool,
+    /// The `strict-parsing` bug's reader died on an unknown message: nothing more is read.
+    reader_dead: bool,
+    /// The `trust-exit-code` bug holds the last turn's report until the CLI exits.
+    held: Option<TurnReport>,
 }
 
 impl<'a> Session<'a> {
@@ -193,6 +199,9 @@ impl<'a> Session<'a> {
             stdin_error: None,
             prompts_sent: 0,
             turns_reported: 0,
+            seen_init: false,
+            reader_dead: false,
+            held: None,
         }
     }
 
@@ -217,6 +226,16 @@ impl<'a> Session<'a> {
                     self.report_unsent_turns(&error);
                     return Some(error);
                 }
+                if index == 0 && self.options.bugs.has(Bug::WaitForInit) {
+                    // BUG (wait-for-init): the CLI writes `system/init` only after a prompt.
+                    let deadline = Instant::now() + self.plan.turn_timeout;
+                    self.wait_until(Some(deadline), |s| s.seen_init || s.cli_gone());
+                    if !self.seen_init {
+                        let error = "no system/init from the CLI: it is not ready".to_string();
+                        self.report_unsent_turns(&error);
+                        return Some(error);
+                    }
+                }
                 self.send_prompt(index, Prompt::new(&self.plan.turns[index].prompt));
             }
 
@@ -226,6 +245,9 @@ impl<'a> Session<'a> {
                 .map_or_else(Instant::now, |turn| turn.deadline);
             self.wait_until(Some(deadline), |s| s.turn.is_none() || s.cli_gone());
             if self.turn.is_some() {
+                if self.cli_gone() && self.exit_zero_completes() {
+                    continue;
+                }
                 let error = if self.cli_gone() {
                     let error = self.diagnosis("the CLI ended before this turn's result");
                     self.resolve_outstanding(TurnStatus::Failed, &error);
@@ -245,6 +267,21 @@ impl<'a> Session<'a> {
 
         // The last turn's actions, then (background-aware) the background work it started.
         self.wait_until(None, |s| s.actions.is_empty() || s.cli_gone());
+        if let Some(mut held) = self.held.take() {
+            // BUG (trust-exit-code): the exit code decides, whatever the result said (FM-15).
+            self.cli.close_stdin();
+            self.wait_for_exit(EXIT_GRACE);
+            if let Some(code) = self.exit.and_then(|(status, _)| status.code())
+                && code != 0
+            {
+                held.error = Some(format!(
+                    "the CLI exited with code {code}: {}",
+                    held.output.take().unwrap_or_default()
+                ));
+                held.status = TurnStatus::Failed;
+            }
+            self.report_turn(held);
+        }
         if self.options.policy == Policy::BackgroundAware {
             let ceiling = Instant::now() + self.plan.turn_timeout;
             let waited = self.wait_until(Some(ceiling), |s| {
@@ -303,7 +340,13 @@ impl<'a> Session<'a> {
         self.tracker.prompt_sent(index, &prompt.uuid);
         self.turn = Some(ActiveTurn {
             index,
-            deadline: written_at + self.plan.turn_timeout,
+            // BUG (no-turn-timeout): an hour is as good as for ever (FM-20).
+            deadline: written_at
+                + if self.options.bugs.has(Bug::NoTurnTimeout) {
+                    Duration::from_secs(3600)
+                } else {
+                    self.plan.turn_timeout
+                },
             interrupt_sent: false,
             undelivered: None,
         });
@@ -328,15 +371,22 @@ impl<'a> Session<'a> {
                 "kind": skipped.action.kind.name(), "reason": "the run is over"}),
             );
         }
-        self.cli.close_stdin();
         let whole_group = !self.options.bugs.has(Bug::NoGroupKill); // BUG (no-group-kill) when false
-        let mut exited = self.wait_for_exit(EXIT_GRACE);
         let mut signalled = false;
+        if self.options.bugs.has(Bug::SigtermWithoutEof) && self.exit.is_none() {
+            // BUG (sigterm-without-eof): the CLI is signalled with its stdin still open (FM-18).
+            self.send_signal(Signal::TERM, "SIGTERM", whole_group, "signal_sent");
+            signalled = true;
+        }
+        self.cli.close_stdin();
+        let mut exited = self.wait_for_exit(EXIT_GRACE);
+        let no_sigkill = self.options.bugs.has(Bug::NoSigkill);
         for (signal, name, grace) in [
             (Signal::TERM, "SIGTERM", TERM_GRACE),
             (Signal::KILL, "SIGKILL", KILL_GRACE),
         ] {
-            if exited {
+            if exited || (no_sigkill && signal == Signal::KILL) {
+                // BUG (no-sigkill) when the switch stops the escalation (FM-12).
                 break;
             }
             self.send_signal(signal, name, whole_group, "signal_sent");
@@ -363,7 +413,7 @@ impl<'a> Session<'a> {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
-            if self.cli.group_alive() {
+            if self.cli.group_alive() && !no_sigkill {
                 self.send_signal(Signal::KILL, "SIGKILL", true, "orphans_signalled");
             }
         }
@@ -462,6 +512,9 @@ impl<'a> Session<'a> {
     /// `<what>: the CLI exited with code 1; stdin: …; last error result: …; stderr: …`
     fn diagnosis(&self, what: &str) -> String {
         let mut text = what.to_string();
+        if self.options.bugs.has(Bug::NoErrorContext) {
+            return text; // BUG (no-error-context): no exit code, result text or stderr (FM-14).
+        }
         match self.exit {
             Some((status, _)) => {
                 text += &format!("; the CLI {}", cli_process::describe_exit(&status))
@@ -522,6 +575,9 @@ impl<'a> Session<'a> {
     }
 
     fn handle_stdout(&mut self, lines: Vec<StdoutLine>) {
+        if self.reader_dead {
+            return;
+        }
         // A cancel that arrived in the same read as its request wins: the request gets no answer.
         for line in &lines {
             if let StdoutLine::Json(message) | StdoutLine::Repaired(message) = line
@@ -555,6 +611,17 @@ impl<'a> Session<'a> {
                     continue;
                 }
             };
+            if self.options.bugs.has(Bug::StrictParsing)
+                && let Some(unknown) = turns::unknown_to_a_closed_enum(&message)
+            {
+                // BUG (strict-parsing): the reader dies on a message it has no variant for.
+                self.reader_dead = true;
+                self.resolve_outstanding(
+                    TurnStatus::Failed,
+                    &format!("could not parse the CLI's output: unknown {unknown}"),
+                );
+                return;
+            }
             match message.get("type").and_then(Value::as_str).unwrap_or("") {
                 "control_request" => self.on_control_request(&message),
                 "control_response" => self.on_control_response(&message),
@@ -597,7 +664,12 @@ impl<'a> Session<'a> {
         }
         let force_foreground = self.options.policy.keeps_tools_in_foreground()
             && !self.options.bugs.has(Bug::PassRunInBackground); // BUG (pass-run-in-background) when false
-        let (answer, rewrite) = control::answer(id, request, force_foreground);
+        let (answer, rewrite) = control::answer(
+            id,
+            request,
+            force_foreground,
+            self.options.bugs.has(Bug::HookFailOpen), // BUG (hook-fail-open) when true
+        );
         if let Some(rewrite) = rewrite {
             self.report.event(
                 "tool_input_rewritten",
@@ -633,6 +705,7 @@ impl<'a> Session<'a> {
         let subtype = message.get("subtype").and_then(Value::as_str).unwrap_or("");
         let field = |name: &str| message.get(name).cloned().unwrap_or(Value::Null);
         match (kind, subtype) {
+            ("system", "init") => self.seen_init = true,
             ("system", "task_started") => self.report.event("task_started", json!({"task_id": field("task_id"),
                 "task_type": field("task_type"), "tool_use_id": field("tool_use_id"), "description": field("description")})),
             ("system", "task_notification") => self.report.event("task_notification", json!({
@@ -654,7 +727,11 @@ impl<'a> Session<'a> {
                 }
                 if is_error && self.turn.is_none() && matches!(self.init, Init::Waiting) {
                     // A result before the initialize answer is a startup failure (FM-23).
-                    let error = format!("the CLI reported a startup error: {}", turns::error_detail(message));
+                    let error = if self.options.bugs.has(Bug::NoErrorContext) {
+                        "the CLI reported a startup error".to_string() // BUG (no-error-context)
+                    } else {
+                        format!("the CLI reported a startup error: {}", turns::error_detail(message))
+                    };
                     self.init = Init::Failed(error);
                     return;
                 }
@@ -687,13 +764,21 @@ impl<'a> Session<'a> {
                     self.report
                         .event("interrupt_ineffective", json!({"turn": index}));
                 }
-                self.report_turn(TurnReport {
+                let report = TurnReport {
                     index,
                     status,
                     output,
                     error,
                     messages,
-                });
+                };
+                if self.options.bugs.has(Bug::TrustExitCode)
+                    && index + 1 == self.plan.turns.len()
+                    && status == TurnStatus::Completed
+                {
+                    self.held = Some(report); // BUG (trust-exit-code): wait for the exit code
+                } else {
+                    self.report_turn(report);
+                }
             }
             Routed::Injected {
                 result,
@@ -740,6 +825,34 @@ impl<'a> Session<'a> {
             error: Some(error),
             messages,
         });
+    }
+
+    /// BUG (exit-zero-is-success): a clean exit completes the outstanding turn with the last
+    /// assistant text, although no result came (FM-13). Returns whether it did.
+    fn exit_zero_completes(&mut self) -> bool {
+        let clean = self.exit.and_then(|(status, _)| status.code()) == Some(0);
+        if !self.options.bugs.has(Bug::ExitZeroIsSuccess) || !clean {
+            return false;
+        }
+        self.turn = None;
+        let Some((index, messages, _)) = self.tracker.abandon() else {
+            return false;
+        };
+        let output = messages
+            .iter()
+            .rev()
+            .find(|m| m.get("type").and_then(Value::as_str) == Some("assistant"))
+            .and_then(|m| m.get("text").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string();
+        self.report_turn(TurnReport {
+            index,
+            status: TurnStatus::Completed,
+            output: Some(output),
+            error: None,
+            messages,
+        });
+        true
     }
 
     /// Foreground-only fails turns that launched background tasks (unless the bug switch is on).

@@ -417,6 +417,45 @@ pub fn judge(
     )
 }
 
+/// Top-level types and `system` subtypes a parser written against CLI 2.1.330's default
+/// output knows. Only the `strict-parsing` bug consults it: the correct supervisor knows that the
+/// CLI adds types and subtypes without notice (FM-43, FM-44) and passes unknown ones through.
+const KNOWN_TYPES: [&str; 10] = [
+    "system",
+    "assistant",
+    "user",
+    "result",
+    "control_request",
+    "control_response",
+    "control_cancel_request",
+    "stream_event",
+    "keep_alive",
+    "command_lifecycle",
+];
+const KNOWN_SYSTEM_SUBTYPES: [&str; 10] = [
+    "init",
+    "status",
+    "compact_boundary",
+    "session_state_changed",
+    "task_started",
+    "task_progress",
+    "task_updated",
+    "task_notification",
+    "background_tasks_changed",
+    "api_retry",
+];
+
+/// `Some("message type \"x\"")` when a closed-enum parser would reject `message`.
+pub fn unknown_to_a_closed_enum(message: &Value) -> Option<String> {
+    let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
+    if !KNOWN_TYPES.contains(&kind) {
+        return Some(format!("message type {kind:?}"));
+    }
+    let subtype = message.get("subtype").and_then(Value::as_str).unwrap_or("");
+    (kind == "system" && !KNOWN_SYSTEM_SUBTYPES.contains(&subtype))
+        .then(|| format!("system subtype {subtype:?}"))
+}
+
 /// `subtype …: <errors or result text> (API status N)` for an error result.
 pub fn error_detail(result: &Value) -> String {
     let subtype = result

@@ -246,7 +246,7 @@ fn control_requests_are_answered_once_in_the_right_shape() {
         json!({
             "cr-1": [{"subtype": "success", "request_id": "cr-1", "response": {"behavior": "allow",
                       "updatedInput": {"command": "sleep 1", "run_in_background": false}}}],
-            "cr-2": [{"subtype": "success", "request_id": "cr-2", "response": {}}],
+            "cr-2": [{"subtype": "error", "request_id": "cr-2", "error": "No hook callback found for ID: hook_0"}],
             "cr-3": [{"subtype": "success", "request_id": "cr-3", "response": {"mcp_response":
                       {"jsonrpc": "2.0", "id": 5, "error": {"code": -32601, "message": "Server 'mysdk' not found"}}}}],
             "cr-4": [{"subtype": "error", "request_id": "cr-4", "error": "Unsupported control request subtype: bogus_subtype"}],
