@@ -57,6 +57,20 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// Length in characters of the command line Windows would build: `claude` and argv, joined
+    /// by spaces, an argument quoted (and its quotes escaped) when it has spaces or quotes.
+    pub fn command_line_len(&self) -> usize {
+        let quoted = |a: &String| {
+            let chars = a.chars().count();
+            if a.is_empty() || a.contains([' ', '\t', '"']) {
+                chars + 2 + a.matches('"').count()
+            } else {
+                chars
+            }
+        };
+        "claude".len() + self.argv.iter().map(|a| 1 + quoted(a)).sum::<usize>()
+    }
+
     /// Parse argv (without argv[0]) and the environment.
     pub fn parse(args: Vec<String>, env: impl Iterator<Item = (String, String)>) -> Self {
         let env: BTreeMap<String, String> = env.collect();

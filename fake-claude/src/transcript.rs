@@ -115,6 +115,10 @@ pub enum Event {
     Signal {
         signal: String,
         action: String,
+        /// What stdin looked like then: `open` (the fake was blocked reading it, so the
+        /// supervisor had not closed it), `closed` (EOF was read); absent when it cannot tell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stdin: Option<String>,
     },
     /// stdout was closed by the reader (EPIPE): the run ends cleanly. `blocked_us`: how long the
     /// failing write was blocked first (a reader that stopped reading, then went away).

@@ -553,7 +553,7 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
             }
             Event::Note { text } => format!("note {}", r.quote(text)),
             Event::Spawned { pid } => format!("spawned {}", r.placeholder("pid", &pid.to_string())),
-            Event::Signal { signal, action } => format!("signal {signal}: {action}"),
+            Event::Signal { signal, action, .. } => format!("signal {signal}: {action}"),
             Event::Kill { signal } => format!("kill itself with {signal}"),
             Event::Watchdog { after_ms } => format!("watchdog ended the run after {after_ms} ms"),
             Event::StdoutClosed { .. } => "stdout closed by the reader".into(),

@@ -6,11 +6,30 @@
 //! fills up — which is what "stop reading stdin" must mean.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
 use std::time::Instant;
 
 const CHUNK: usize = 64 * 1024;
+
+/// What the stdin thread is doing, for the signal record: a signal that arrives while it is
+/// blocked in read(2) proves the supervisor had not closed stdin (FM-18: SIGTERM before EOF).
+static STATE: AtomicU8 = AtomicU8::new(IDLE);
+const IDLE: u8 = 0;
+const READING: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// `Some("open")`: blocked reading a stdin that is still open; `Some("closed")`: EOF was read;
+/// `None`: not reading right now (not started, or holding input the engine has not taken), so
+/// it cannot tell.
+pub fn observed_state() -> Option<&'static str> {
+    match STATE.load(Ordering::SeqCst) {
+        READING => Some("open"),
+        CLOSED => Some("closed"),
+        _ => None,
+    }
+}
 
 pub enum Chunk {
     Data(Vec<u8>),
@@ -117,7 +136,13 @@ fn read_loop(tx: SyncSender<Chunk>) {
     let mut stdin = std::io::stdin().lock();
     let mut buf = vec![0u8; CHUNK];
     loop {
-        match stdin.read(&mut buf) {
+        STATE.store(READING, Ordering::SeqCst);
+        let got = stdin.read(&mut buf);
+        STATE.store(
+            if matches!(got, Ok(0)) { CLOSED } else { IDLE },
+            Ordering::SeqCst,
+        );
+        match got {
             Ok(0) => {
                 let _ = tx.send(Chunk::Eof);
                 return;

@@ -951,6 +951,12 @@ impl Engine {
                 .split(|ch: char| ch == ',' || ch.is_whitespace())
                 .any(|v| v == self.session.profile.version());
         }
+        if let Some(limit) = c.command_line_over {
+            ok &= self.inv.command_line_len() as u64 > limit;
+        }
+        if let Some(limit) = c.argument_over {
+            ok &= self.inv.argv.iter().any(|a| a.len() as u64 > limit);
+        }
         if let Some(var) = &c.var {
             let vars = self.vars_json();
             let got = matcher::get_path(&vars, var);

@@ -64,11 +64,13 @@ pub fn install_sigterm(policy: SigtermPolicy, transcript: Arc<Transcript>) {
                     SigtermPolicy::Ignore => transcript.record(Event::Signal {
                         signal: "SIGTERM".into(),
                         action: "ignored".into(),
+                        stdin: super::input::observed_state().map(str::to_string),
                     }),
                     _ => {
                         transcript.record(Event::Signal {
                             signal: "SIGTERM".into(),
                             action: "exit".into(),
+                            stdin: super::input::observed_state().map(str::to_string),
                         });
                         transcript.record(Event::Exit { code: 143 });
                         std::process::exit(143);

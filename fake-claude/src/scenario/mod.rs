@@ -20,6 +20,8 @@ pub fn default_scenario() -> Loaded {
             name: "default".into(),
             description: String::new(),
             sources: vec![],
+            caught_by: vec![],
+            distinguishes: None,
             profile: None,
             tags: vec![],
             requires: vec![],

@@ -29,6 +29,14 @@ pub struct Scenario {
     /// CLI version profile whose message shapes are emitted: `2.1.81` or `2.1.330` (default).
     #[serde(default)]
     pub profile: Option<String>,
+    /// Bug switches of the reference supervisor (`supervisors/reference`, `--bug NAME`) this
+    /// scenario catches; a test runs each and checks that the verdict fails.
+    #[serde(default)]
+    pub caught_by: Vec<String>,
+    /// The real-world supervisor behaviour this scenario tells apart, for scenarios no bug
+    /// switch fails (e.g. "a print-mode supervisor that leaves stdin piped hangs").
+    #[serde(default)]
+    pub distinguishes: Option<String>,
     /// Free-form tags for filtering (`turns`, `background`, ...).
     #[serde(default)]
     pub tags: Vec<String>,
@@ -809,6 +817,15 @@ pub struct Condition {
     pub var: Option<String>,
     #[serde(default)]
     pub equals: Option<Value>,
+    /// The command line — the program and argv joined by spaces, each quoted as Windows'
+    /// `CreateProcess` would need — is longer than this many characters (32767 is Windows'
+    /// limit: `spawn ENAMETOOLONG`, error 206).
+    #[serde(default)]
+    pub command_line_over: Option<u64>,
+    /// Some single argument is longer than this many bytes (131072 is Linux's per-argument
+    /// limit, `MAX_ARG_STRLEN`).
+    #[serde(default)]
+    pub argument_over: Option<u64>,
     /// Negate the whole condition.
     #[serde(default)]
     pub not: bool,

@@ -444,6 +444,7 @@ mod tests {
         t.push(Event::Signal {
             signal: "SIGTERM".into(),
             action: "exit".into(),
+            stdin: None,
         });
         assert_eq!(
             control_accounting(&run(t.recs.clone(), vec![]), &scen()),

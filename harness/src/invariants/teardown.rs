@@ -1,7 +1,8 @@
 //! `bounded-teardown`: when the run is over every CLI process is gone — it exited, or the
 //! supervisor killed it (a signal death is fine) — rather than being ended by its own watchdog;
-//! no process the run started survives teardown; and all that happened within the supervisor's
-//! declared bound.
+//! the supervisor closed its stdin before signalling it (the CLI finishes and flushes on EOF;
+//! a SIGTERM first loses that, FM-18); no process the run started survives teardown; and all
+//! that happened within the supervisor's declared bound.
 
 use fake_claude::scenario::Loaded;
 use fake_claude::transcript::Event;
@@ -25,6 +26,25 @@ pub fn bounded_teardown(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violation
                     inv.end_record.unwrap_or_default()
                 ),
                 inv.end_record.into_iter().collect(),
+            ));
+        }
+    }
+    for (i, r) in run.transcript.iter().enumerate() {
+        if let Event::Signal {
+            signal,
+            stdin: Some(stdin),
+            ..
+        } = &r.event
+            && stdin == "open"
+        {
+            out.push(violation(
+                ID,
+                format!(
+                    "CLI invocation {} got {signal} while its stdin was still open (record #{i}): \
+                     close stdin first and give the CLI a grace period to finish and flush",
+                    r.inv
+                ),
+                vec![i],
             ));
         }
     }
@@ -96,10 +116,38 @@ mod tests {
         t.push(Event::Signal {
             signal: "SIGTERM".into(),
             action: "exit".into(),
+            stdin: None,
         });
         t.exit(143);
         t.next_inv(); // SIGKILLed: no record at all
         assert_eq!(bounded_teardown(&run(t.recs, vec![]), &scen()), vec![]);
+    }
+
+    #[test]
+    fn a_signal_while_stdin_is_open_is_a_violation() {
+        let mut t = Tr::new();
+        let early = t.push(Event::Signal {
+            signal: "SIGTERM".into(),
+            action: "exit".into(),
+            stdin: Some("open".into()),
+        });
+        t.exit(143);
+        t.next_inv();
+        t.eof();
+        t.push(Event::Signal {
+            signal: "SIGTERM".into(),
+            action: "exit".into(),
+            stdin: Some("closed".into()),
+        });
+        t.exit(143);
+        let v = bounded_teardown(&run(t.recs, vec![]), &scen());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![early]);
+        assert!(
+            v[0].message.contains("stdin was still open"),
+            "{}",
+            v[0].message
+        );
     }
 
     #[test]

@@ -252,7 +252,12 @@ mod tests {
 
     #[test]
     fn can_use_tool_without_input_allows_an_empty_input() {
-        let (line, _) = answer("r", &json!({"subtype":"can_use_tool","tool_name":"X"}), true, false);
+        let (line, _) = answer(
+            "r",
+            &json!({"subtype":"can_use_tool","tool_name":"X"}),
+            true,
+            false,
+        );
         assert_eq!(
             line.pointer("/response/response/updatedInput"),
             Some(&json!({}))
@@ -280,8 +285,13 @@ mod tests {
         let request = json!({"subtype":"can_use_tool","tool_name":"AskUserQuestion",
             "input":{"questions":[{"question":"Which DB?"}]}});
         let (line, rewrite) = answer("q1", &request, true, false);
-        assert_eq!(line.pointer("/response/response/behavior"), Some(&json!("deny")));
-        let message = line.pointer("/response/response/message").and_then(Value::as_str);
+        assert_eq!(
+            line.pointer("/response/response/behavior"),
+            Some(&json!("deny"))
+        );
+        let message = line
+            .pointer("/response/response/message")
+            .and_then(Value::as_str);
         assert!(message.is_some_and(|m| m.contains("unattended")), "{line}");
         assert_eq!(rewrite, None);
     }
