@@ -303,7 +303,7 @@ fn check_script(run: &RunArtifacts, out: &mut Vec<Violation>) {
         let failed = inv.records.iter().rev().copied().find(|&i| {
             i < end
                 && matches!(&run.transcript[i].event, Event::Step { outcome, .. }
-                    if matches!(outcome.as_str(), "timed_out" | "eof" | "mismatched"))
+                    if matches!(outcome.as_str(), "timed_out" | "eof" | "mismatched" | "failed"))
         });
         let message = match failed.map(|i| (i, &run.transcript[i].event)) {
             Some((
@@ -321,6 +321,7 @@ fn check_script(run: &RunArtifacts, out: &mut Vec<Violation>) {
                 match outcome.as_str() {
                     "timed_out" => "timed out waiting for the supervisor",
                     "eof" => "saw stdin closed before the supervisor did what it waits for",
+                    "failed" => "caught the supervisor",
                     _ => "got a message from the supervisor that does not match",
                 },
                 detail

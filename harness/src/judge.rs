@@ -228,10 +228,13 @@ script:
                     captures: None,
                     response: None
                 }),
-                Just(Event::Signal {
-                    signal: "SIGTERM".into(),
-                    action: "exit".into()
-                }),
+                prop_oneof![Just(None), Just(Some("open")), Just(Some("closed"))].prop_map(
+                    |stdin| Event::Signal {
+                        signal: "SIGTERM".into(),
+                        action: "exit".into(),
+                        stdin: stdin.map(str::to_string),
+                    }
+                ),
                 Just(Event::Kill {
                     signal: "SIGWHAT".into()
                 }),

@@ -20,11 +20,21 @@ const IDLE: u8 = 0;
 const READING: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// `Some("open")`: blocked reading a stdin that is still open; `Some("closed")`: EOF was read;
-/// `None`: not reading right now (not started, or holding input the engine has not taken), so
-/// it cannot tell.
-pub fn observed_state() -> Option<&'static str> {
-    match STATE.load(Ordering::SeqCst) {
+/// [`STATE`] as it was when the last signal arrived, taken inside the signal handler: a
+/// supervisor that signals and then closes stdin at once must not be seen as having closed first
+/// just because the thread that records the signal ran after the reader saw EOF.
+static AT_SIGNAL: AtomicU8 = AtomicU8::new(IDLE);
+
+/// Async-signal-safe: two atomic operations. Called from the SIGTERM handler.
+pub fn snapshot_at_signal() {
+    AT_SIGNAL.store(STATE.load(Ordering::SeqCst), Ordering::SeqCst);
+}
+
+/// At the last signal: `Some("open")`: blocked reading a stdin that was still open;
+/// `Some("closed")`: EOF had been read; `None`: not reading at that moment (not started, or
+/// holding input the engine had not taken), so it cannot tell.
+pub fn state_at_signal() -> Option<&'static str> {
+    match AT_SIGNAL.load(Ordering::SeqCst) {
         READING => Some("open"),
         CLOSED => Some("closed"),
         _ => None,

@@ -655,6 +655,15 @@ impl Engine {
                 self.tr.record(Event::Note { text: text.clone() });
                 Ok(Ctl::Next)
             }
+            Step::Fail(why) => {
+                let why = match template::render_str(why, &self.vars_json()) {
+                    Ok(Value::String(text)) => text,
+                    Ok(other) => other.to_string(),
+                    Err(e) => return Err(Stop::Failed(format!("{at}: {e}"))),
+                };
+                self.step_record(&at, "fail", "failed", Some(why.clone()));
+                Err(Stop::Failed(format!("{at}: {why}")))
+            }
         }
     }
 

@@ -53,6 +53,8 @@ pub fn install_sigterm(policy: SigtermPolicy, transcript: Arc<Transcript>) {
     if policy == SigtermPolicy::Default {
         return;
     }
+    // SAFETY: the action only stores one atomic into another, which is async-signal-safe.
+    let _ = unsafe { signal_hook::low_level::register(SIGTERM, super::input::snapshot_at_signal) };
     let Ok(mut signals) = Signals::new([SIGTERM]) else {
         return;
     };
@@ -64,13 +66,13 @@ pub fn install_sigterm(policy: SigtermPolicy, transcript: Arc<Transcript>) {
                     SigtermPolicy::Ignore => transcript.record(Event::Signal {
                         signal: "SIGTERM".into(),
                         action: "ignored".into(),
-                        stdin: super::input::observed_state().map(str::to_string),
+                        stdin: super::input::state_at_signal().map(str::to_string),
                     }),
                     _ => {
                         transcript.record(Event::Signal {
                             signal: "SIGTERM".into(),
                             action: "exit".into(),
-                            stdin: super::input::observed_state().map(str::to_string),
+                            stdin: super::input::state_at_signal().map(str::to_string),
                         });
                         transcript.record(Event::Exit { code: 143 });
                         std::process::exit(143);

@@ -450,7 +450,8 @@ impl Checker {
             | Step::Hang(_)
             | Step::Exit(_)
             | Step::Spawn(_)
-            | Step::Note(_) => {}
+            | Step::Note(_)
+            | Step::Fail(_) => {}
         }
     }
 

@@ -277,6 +277,10 @@ pub enum Step {
     Set(BTreeMap<String, Value>),
     /// Record a note in the transcript.
     Note(String),
+    /// End the script as a failed expectation (exit 97) with this message: for an `if` branch
+    /// that has caught the supervisor doing something wrong (e.g. approving a question with no
+    /// answers).
+    Fail(String),
 }
 
 /// A message to write. Exactly one message kind must be given; `with`/`without` adjust the

@@ -26,6 +26,16 @@ OPTIONS:
                         last-result-wins        a turn ends at the first result after its prompt
                         close-stdin-early       close stdin right after writing the prompt
                         no-group-kill           teardown signals only the CLI, not its process group
+                        no-stderr-drain         read the CLI's stderr only after it exited
+                        no-error-context        failures carry no exit code, error result or stderr tail
+                        trust-exit-code         fail the last turn when the CLI's exit code is not 0
+                        exit-zero-is-success    a clean exit completes the outstanding turn
+                        sigterm-without-eof     teardown sends SIGTERM before closing stdin
+                        no-sigkill              teardown never escalates to SIGKILL
+                        wait-for-init           wait for system/init before the first prompt
+                        strict-parsing          an unknown message type or system subtype is fatal
+                        hook-fail-open          answer every hook_callback with success
+                        no-turn-timeout         never time out a turn or initialize
     -h, --help        print this help
 
 The report contract is docs/adapters.md. Exit status: 0 when a complete report was written (even if

@@ -303,7 +303,7 @@ impl<'a> Session<'a> {
     /// Sends nothing itself (`initialize` was queued at start); waits for its response while
     /// serving the CLI's own control requests, which may arrive first (SDK MCP handshake).
     fn initialize(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + self.plan.turn_timeout;
+        let deadline = Instant::now() + self.turn_timeout();
         self.wait_until(Some(deadline), |s| {
             !matches!(s.init, Init::Waiting) || s.cli_gone()
         });
@@ -340,13 +340,7 @@ impl<'a> Session<'a> {
         self.tracker.prompt_sent(index, &prompt.uuid);
         self.turn = Some(ActiveTurn {
             index,
-            // BUG (no-turn-timeout): an hour is as good as for ever (FM-20).
-            deadline: written_at
-                + if self.options.bugs.has(Bug::NoTurnTimeout) {
-                    Duration::from_secs(3600)
-                } else {
-                    self.plan.turn_timeout
-                },
+            deadline: written_at + self.turn_timeout(),
             interrupt_sent: false,
             undelivered: None,
         });
@@ -825,6 +819,15 @@ impl<'a> Session<'a> {
             error: Some(error),
             messages,
         });
+    }
+
+    /// How long a turn (and initialize) may take.
+    fn turn_timeout(&self) -> Duration {
+        if self.options.bugs.has(Bug::NoTurnTimeout) {
+            Duration::from_secs(3600) // BUG (no-turn-timeout): as good as for ever (FM-20)
+        } else {
+            self.plan.turn_timeout
+        }
     }
 
     /// BUG (exit-zero-is-success): a clean exit completes the outstanding turn with the last
