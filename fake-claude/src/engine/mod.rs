@@ -1034,7 +1034,12 @@ impl Engine {
         self.write_msgs(vec![init], Some(at.to_string()))?;
         let reply = self.reply_text(t.reply.as_deref(), at)?;
         self.body(t.steps.as_deref(), &reply, at)?;
-        let result = self.result_for(t.result.as_ref(), t.result_with.as_ref(), at)?;
+        let result = self.result_for(
+            t.result.as_ref(),
+            t.result_with.as_ref(),
+            &t.result_without,
+            at,
+        )?;
         self.write_msgs(vec![result], Some(at.to_string()))?;
         let mut post = Vec::new();
         if new && let Some(u) = &uuid {
@@ -1109,12 +1114,13 @@ impl Engine {
         &mut self,
         spec: Option<&ResultSpec>,
         with: Option<&Value>,
+        without: &[String],
         at: &str,
     ) -> Result<Value, Stop> {
         let args = spec.map(build::result_args).unwrap_or_default();
         let msg = self.session.result(args);
         let vars = self.vars_json();
-        build::finish(msg, with, &[], &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))
+        build::finish(msg, with, without, &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))
     }
 }
 

@@ -878,6 +878,10 @@ pub struct TurnStep {
     /// Deep-merged over the generated result.
     #[serde(default)]
     pub result_with: Option<Value>,
+    /// Dotted paths removed from the generated result (`[duration_api_ms]`: a result missing a
+    /// documented key).
+    #[serde(default)]
+    pub result_without: Vec<String>,
     /// Write `session_state idle` after the result (default true; false while background work
     /// is still owed).
     #[serde(default)]
