@@ -65,7 +65,11 @@ fn turn(t: &DriveTurn) -> Value {
             Value::Object(m)
         })
         .collect();
-    json!({"prompt": padded_prompt(t), "actions": actions})
+    let mut out = json!({"prompt": padded_prompt(t), "actions": actions});
+    if t.overlap {
+        out["overlap"] = json!(true);
+    }
+    out
 }
 
 /// The prompt as the adapter must send it: padded with filler lines up to `pad_to_bytes` bytes
@@ -101,6 +105,7 @@ mod tests {
             prompt: prompt.into(),
             pad_to_bytes: pad,
             actions: vec![],
+            overlap: false,
         }
     }
 

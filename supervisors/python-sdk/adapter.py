@@ -126,11 +126,17 @@ async def run_actions(client, actions, flags):
 
 async def multi_turn(plan, cli, timeout):
     async with ClaudeSDKClient(options=options(cli)) as client:
-        for i, turn in enumerate(plan["turns"]):
+        turns = plan["turns"]
+        sent = 0  # prompts written so far
+        for i, turn in enumerate(turns):
             messages, flags = [], {}
             actions = asyncio.create_task(run_actions(client, turn.get("actions", []), flags))
             try:
-                await client.query(turn["prompt"])
+                # This prompt, and any the user submits while it runs (`overlap`), go out now;
+                # receive_response() then reads one turn (up to its result) at a time.
+                while sent <= i or (sent < len(turns) and turns[sent].get("overlap")):
+                    await client.query(turns[sent]["prompt"])
+                    sent += 1
 
                 async def collect():
                     async for m in client.receive_response():

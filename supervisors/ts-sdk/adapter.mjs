@@ -49,14 +49,20 @@ async function main() {
   const timeoutMs = plan.turn_timeout_ms ?? 10000;
   const turns = plan.mode === "multi_turn" ? plan.turns : plan.turns.slice(0, 1);
 
-  // The generator yields prompt i only after turn i-1 ended (its result arrived).
-  let release = null;
-  const turnEnded = () => new Promise((r) => (release = r));
-  let waitForTurn = Promise.resolve();
+  // The generator yields prompt i only after turns 0..i-1 ended (their results arrived) — or at
+  // once when the user submits it while the previous turn runs (`overlap`).
+  let ended = 0;
+  const waiters = [];
+  const turnDone = (all = false) => {
+    ended = all ? turns.length : ended + 1;
+    waiters.splice(0).forEach((wake) => wake());
+  };
+  const endedAtLeast = async (n) => {
+    while (ended < n) await new Promise((wake) => waiters.push(wake));
+  };
   async function* prompts() {
     for (let i = 0; i < turns.length; i++) {
-      await waitForTurn;
-      waitForTurn = turnEnded();
+      if (!turns[i].overlap) await endedAtLeast(i);
       yield { type: "user", session_id: "", parent_tool_use_id: null,
               message: { role: "user", content: [{ type: "text", text: turns[i].prompt }] } };
     }
@@ -103,10 +109,10 @@ async function main() {
         clearTimeout(deadline);
         timers.forEach(clearTimeout);
       }
-      release?.();
+      turnDone();
     }
     // Drain whatever follows (the SDK ends the stream when the CLI exits).
-    release?.();
+    turnDone(true);
     const tail = await Promise.race([
       (async () => { for (;;) { const n = await it.next(); if (n.done) return; } })(),
       new Promise((r) => setTimeout(r, timeoutMs)),

@@ -142,6 +142,11 @@ pub struct DriveTurn {
     /// Things the supervisor is asked to do during this turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<DriveAction>,
+    /// The user submits this prompt while the previous turn is still running (right after the
+    /// previous prompt). The supervisor may write it at once — the CLI queues it — or hold it
+    /// until the previous turn ends; either way each prompt must resolve once, by its own result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
 }
 
 /// An action the supervisor performs during a turn, `after` its prompt was written.

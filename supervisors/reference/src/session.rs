@@ -368,9 +368,11 @@ impl<'a> Session<'a> {
         let whole_group = !self.options.bugs.has(Bug::NoGroupKill); // BUG (no-group-kill) when false
         let mut signalled = false;
         if self.options.bugs.has(Bug::SigtermWithoutEof) && self.exit.is_none() {
-            // BUG (sigterm-without-eof): the CLI is signalled with its stdin still open (FM-18).
+            // BUG (sigterm-without-eof): the session ends by a signal, stdin still open; it is
+            // closed only once the CLI is gone (FM-18).
             self.send_signal(Signal::TERM, "SIGTERM", whole_group, "signal_sent");
             signalled = true;
+            self.wait_for_exit(TERM_GRACE);
         }
         self.cli.close_stdin();
         let mut exited = self.wait_for_exit(EXIT_GRACE);
