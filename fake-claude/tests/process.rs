@@ -246,7 +246,7 @@ fn sigterm_exits_143_like_the_real_cli() {
     let status = live.wait(RUN_DEADLINE);
     assert_eq!(status.code(), Some(143));
     let recs = f.transcript();
-    assert!(find(&recs, |e| matches!(e, Event::Signal { signal, action } if signal == "SIGTERM" && action == "exit")).is_some());
+    assert!(find(&recs, |e| matches!(e, Event::Signal { signal, action, .. } if signal == "SIGTERM" && action == "exit")).is_some());
     assert_eq!(exit_code(&recs), Some(143));
 }
 
