@@ -69,9 +69,12 @@ impl MutantsResult {
 }
 
 /// The reference under `base` with one switch on: `<base>+<switch>`, no known failures, no
-/// setup of its own (the base's setup built the same binary).
+/// setup of its own (the base's setup built the same binary). Its run deadline is at most 15 s
+/// (a scenario's turn timeouts can still raise it): the clean reference needs a few seconds at
+/// most, and a mutant that hangs is caught just as well sooner.
 pub fn with_switch(base: &Supervisor, switch: &str) -> Supervisor {
     let mut s = base.clone();
+    s.timeouts.run = s.timeouts.run.min(std::time::Duration::from_secs(15));
     s.name = format!("{}+{switch}", base.name);
     s.command.push("--bug".into());
     s.command.push(switch.into());
