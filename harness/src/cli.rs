@@ -67,6 +67,20 @@ enum Cmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Convert a real CLI session (reference transcript format) into a scenario.
+    Import {
+        /// A transcript in the format of the project's reference captures (JSONL).
+        transcript: PathBuf,
+        /// Write the scenario here (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// The scenario's `name` (default: the transcript's file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Replay the CLI's pauses as `sleep` steps.
+        #[arg(long)]
+        pauses: bool,
+    },
     /// Prove the suite: the clean reference passes and every bug switch is caught.
     Mutants {
         #[arg(long, short)]
@@ -125,6 +139,12 @@ pub fn main() -> i32 {
             quiet,
             paths,
         } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
+        Cmd::Import {
+            transcript,
+            out,
+            name,
+            pauses,
+        } => import_cmd(&transcript, out.as_deref(), name, pauses),
     }));
     result.unwrap_or(EXIT_INTERNAL)
 }
@@ -461,5 +481,58 @@ fn validate(paths: &[PathBuf]) -> i32 {
         EXIT_USAGE
     } else {
         0
+    }
+}
+
+fn import_cmd(transcript: &Path, out: Option<&Path>, name: Option<String>, pauses: bool) -> i32 {
+    let text = match std::fs::read_to_string(transcript) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", transcript.display());
+            return EXIT_USAGE;
+        }
+    };
+    let file = transcript
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = transcript
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "imported".into());
+    let opts = fake_claude::record::derive::Options {
+        name: name.unwrap_or(stem),
+        origin: format!("Imported from the real-CLI transcript `{file}`"),
+        sources: vec![file],
+        pauses,
+        schema: out.and_then(fake_claude::scenario::schema::modeline_path),
+    };
+    let yaml = match harness::import::scenario(&text, &transcript.display().to_string(), &opts) {
+        Ok(y) => y,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    write_out(out, &yaml)
+}
+
+/// `text` to the file, or stdout without one.
+fn write_out(out: Option<&Path>, text: &str) -> i32 {
+    match out {
+        None => {
+            print!("{text}");
+            0
+        }
+        Some(p) => match std::fs::write(p, text) {
+            Ok(()) => {
+                eprintln!("wrote {}", p.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                EXIT_INTERNAL
+            }
+        },
     }
 }

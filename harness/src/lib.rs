@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod expect;
+pub mod import;
 pub mod invariants;
 pub mod judge;
 pub mod known_failures;
