@@ -788,7 +788,7 @@ fn ms(secs: f64) -> u64 {
 }
 
 fn millis(ms: u64) -> String {
-    if ms >= 1000 && ms % 1000 == 0 {
+    if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
