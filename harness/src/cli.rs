@@ -62,10 +62,14 @@ enum Cmd {
         /// Scenario files or directories (default: everything under scenarios/).
         paths: Vec<PathBuf>,
     },
-    /// Check scenario files (and supervisor.yaml / known-failures files) without running them.
+    /// Check scenario files (and supervisor.yaml / known-failures files) without running them:
+    /// load errors and lints. Exit 2 on errors, 1 on warnings with --deny-warnings, else 0.
     Validate {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Exit 1 when there are warnings (and no errors).
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Convert a real CLI session (reference transcript format) into a scenario.
     Import {
@@ -132,7 +136,10 @@ pub fn main() -> i32 {
             quiet,
             paths,
         } => suite_cmd(&ctx, &supervisors, format.into(), jobs, keep, quiet, &paths),
-        Cmd::Validate { paths } => validate(&paths),
+        Cmd::Validate {
+            paths,
+            deny_warnings,
+        } => validate(&paths, deny_warnings),
         Cmd::Mutants {
             jobs,
             switches,
@@ -441,7 +448,7 @@ fn kind_of(p: &Path) -> FileKind {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> i32 {
+fn validate(paths: &[PathBuf], deny_warnings: bool) -> i32 {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -454,19 +461,46 @@ fn validate(paths: &[PathBuf]) -> i32 {
         eprintln!("error: no YAML files under {:?}", paths);
         return EXIT_USAGE;
     }
-    let mut bad = 0;
+    let (mut bad, mut warned, mut warnings) = (0, 0, 0);
     for f in &files {
+        let source = f.display().to_string();
         let result = match kind_of(f) {
-            FileKind::Supervisor => supervisor::load_path(f).map(|_| ()).map_err(|e| e.0),
+            FileKind::Supervisor => supervisor::load_path(f).map(|_| vec![]).map_err(|e| e.0),
             FileKind::KnownFailures => std::fs::read_to_string(f)
-                .map_err(|e| format!("cannot read {}: {e}", f.display()))
-                .and_then(|t| known_failures::parse(&t, &f.display().to_string()).map(|_| ())),
-            FileKind::Scenario => fake_claude::scenario::load_file(f)
-                .map(|_| ())
-                .map_err(|e| e.message),
+                .map_err(|e| format!("cannot read {source}: {e}"))
+                .and_then(|t| known_failures::parse(&t, &source).map(|_| vec![])),
+            FileKind::Scenario => match std::fs::read_to_string(f) {
+                Err(e) => Err(format!("error: cannot read scenario {source}: {e}")),
+                Ok(text) => harness::lint::check_str(&text, &source)
+                    .map(|lints| {
+                        lints
+                            .iter()
+                            .map(|d| (d.clone(), d.render(&text, &source)))
+                            .collect()
+                    })
+                    .map_err(|e| e.message),
+            },
         };
         match result {
-            Ok(()) => println!("ok: {}", f.display()),
+            Ok(lints) => {
+                let errors = lints
+                    .iter()
+                    .filter(|(d, _)| d.severity == harness::lint::Severity::Error)
+                    .count();
+                for (_, text) in &lints {
+                    print!("{text}");
+                }
+                let w = lints.len() - errors;
+                warnings += w;
+                if errors > 0 {
+                    bad += 1;
+                } else if w > 0 {
+                    warned += 1;
+                    println!("ok with {w} warning(s): {source}");
+                } else {
+                    println!("ok: {source}");
+                }
+            }
             Err(e) => {
                 bad += 1;
                 print!("{e}");
@@ -477,8 +511,17 @@ fn validate(paths: &[PathBuf]) -> i32 {
         }
     }
     if bad > 0 {
-        println!("{bad} of {} file(s) have errors", files.len());
+        println!(
+            "{bad} of {} file(s) have errors; {warnings} warning(s)",
+            files.len()
+        );
         EXIT_USAGE
+    } else if warned > 0 {
+        println!(
+            "{warned} of {} file(s) have warnings ({warnings} in all)",
+            files.len()
+        );
+        if deny_warnings { EXIT_FAIL } else { 0 }
     } else {
         0
     }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod invariants;
 pub mod judge;
 pub mod known_failures;
+pub mod lint;
 pub mod mutants;
 pub mod normalize;
 pub mod plan;
