@@ -71,6 +71,18 @@ enum Cmd {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Write a commented starter scenario (`<name>.yaml`) with the schema modeline.
+    New {
+        /// The file to write (`scenarios/mine/stale-result` → `scenarios/mine/stale-result.yaml`).
+        name: String,
+        /// A built-in template (turn, multi-turn, permission, background, crash, hang), or an
+        /// existing scenario (path or id) to copy.
+        #[arg(long, default_value = "turn")]
+        from: String,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
     /// Convert a real CLI session (reference transcript format) into a scenario.
     Import {
         /// A transcript in the format of the project's reference captures (JSONL).
@@ -146,6 +158,7 @@ pub fn main() -> i32 {
             quiet,
             paths,
         } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
+        Cmd::New { name, from, force } => new_cmd(&ctx, &name, &from, force),
         Cmd::Import {
             transcript,
             out,
@@ -578,4 +591,48 @@ fn write_out(out: Option<&Path>, text: &str) -> i32 {
             }
         },
     }
+}
+
+fn new_cmd(ctx: &Context, name: &str, from: &str, force: bool) -> i32 {
+    let path = harness::new::target(name);
+    if path.exists() && !force {
+        eprintln!(
+            "error: {} exists (pass --force to overwrite it)",
+            path.display()
+        );
+        return EXIT_USAGE;
+    }
+    let text = match harness::new::template(from) {
+        Some(t) => t.to_string(),
+        None => match suite::resolve_scenario_path(ctx, Path::new(from))
+            .and_then(|p| std::fs::read_to_string(&p).map_err(|e| e.to_string()))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                let names: Vec<String> = harness::new::TEMPLATES
+                    .iter()
+                    .map(|(n, what, _)| format!("  {n:<12} {what}"))
+                    .collect();
+                eprintln!(
+                    "error: `{from}` is neither a template nor a scenario ({e})\ntemplates:\n{}",
+                    names.join("\n")
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return EXIT_INTERNAL;
+    }
+    let code = write_out(Some(&path), &harness::new::starter(&path, &text));
+    if code == 0 {
+        eprintln!(
+            "next: harness validate {p}, then harness run {p} --supervisor <yours>",
+            p = path.display()
+        );
+    }
+    code
 }

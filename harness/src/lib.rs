@@ -14,6 +14,7 @@ pub mod judge;
 pub mod known_failures;
 pub mod lint;
 pub mod mutants;
+pub mod new;
 pub mod normalize;
 pub mod plan;
 pub mod procs;
