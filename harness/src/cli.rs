@@ -71,6 +71,18 @@ enum Cmd {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Draw a kept run as a sequence diagram (Mermaid text and a self-contained HTML page) with
+    /// the violations marked at the messages they concern.
+    Show {
+        /// A run directory (kept on failure, or with --keep).
+        run_dir: PathBuf,
+        /// Print one view to stdout (or --out) instead of writing both into the run directory.
+        #[arg(long, short, value_enum)]
+        format: Option<ShowFormat>,
+        /// With --format: write the view here.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Write a commented starter scenario (`<name>.yaml`) with the schema modeline.
     New {
         /// The file to write (`scenarios/mine/stale-result` → `scenarios/mine/stale-result.yaml`).
@@ -112,11 +124,18 @@ enum Cmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ShowFormat {
+    Mermaid,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Text,
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -126,6 +145,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Junit => Format::Junit,
             FormatArg::Markdown => Format::Markdown,
+            FormatArg::Html => Format::Html,
         }
     }
 }
@@ -159,6 +179,11 @@ pub fn main() -> i32 {
             paths,
         } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
         Cmd::New { name, from, force } => new_cmd(&ctx, &name, &from, force),
+        Cmd::Show {
+            run_dir,
+            format,
+            out,
+        } => show_cmd(&run_dir, format, out.as_deref()),
         Cmd::Import {
             transcript,
             out,
@@ -359,6 +384,9 @@ fn describe_run(sup: &Supervisor, cell: &Cell, run: Option<&RunArtifacts>) -> St
                     "transcript.jsonl",
                     "report.jsonl",
                     "stderr.tail.txt",
+                    "verdict.json",
+                    harness::show::MERMAID_FILE,
+                    harness::show::HTML_FILE,
                 ] {
                     o.push_str(&format!("    {}\n", d.join(f).display()));
                 }
@@ -635,4 +663,33 @@ fn new_cmd(ctx: &Context, name: &str, from: &str, force: bool) -> i32 {
         );
     }
     code
+}
+
+fn show_cmd(dir: &Path, format: Option<ShowFormat>, out: Option<&Path>) -> i32 {
+    use harness::show;
+    let Some(format) = format else {
+        return match show::render_into(dir) {
+            Ok((m, h)) => {
+                println!("{}\n{}", m.display(), h.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }
+        };
+    };
+    let view = match show::RunView::load(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let d = show::model::build(&view);
+    let text = match format {
+        ShowFormat::Mermaid => show::mermaid::render(&d),
+        ShowFormat::Html => show::html::render(&d),
+    };
+    write_out(out, &text)
 }

@@ -3,7 +3,7 @@
 //! Data flow of one run: `supervisor` (definition, setup, wrapper) → `plan` (the drive plan from
 //! the scenario) → `runner` (temp dir, process group, deadline, teardown, orphan scan) →
 //! `artifacts` (report + transcript + timings) → `judge` (= `expect` + `invariants`) → `verdict`
-//! → `normalize`/`snapshot` and `suite` + `reporters`. `mutants` proves the suite catches the
+//! → `normalize`/`snapshot` and `suite` + `reporters`; `show` draws a kept run as a sequence diagram. `mutants` proves the suite catches the
 //! reference supervisor's bug switches.
 
 pub mod artifacts;
@@ -22,6 +22,7 @@ pub mod report;
 pub mod reporters;
 pub mod runner;
 pub mod setup;
+pub mod show;
 pub mod snapshot;
 pub mod suite;
 pub mod supervisor;

@@ -757,7 +757,8 @@ fn verdict_section(verdict: &Verdict, r: &mut Redactor, out: &mut String) {
 // ---------------------------------------------------------------------------------------------
 // one-line summaries of the CLI's messages
 
-fn summarize(m: &Value, r: &mut Redactor) -> String {
+/// One line for a message: its type and the fields that tell it apart (ids redacted by `r`).
+pub fn summarize(m: &Value, r: &mut Redactor) -> String {
     let ty = msg_type(m).unwrap_or("?");
     let sub = m.get("subtype").and_then(Value::as_str);
     let mut s = match sub {

@@ -54,7 +54,11 @@ pub fn render(r: &SuiteResult) -> String {
                         .collect();
                     let mut text = details.join("\n");
                     if let Some(d) = &c.dir {
-                        text.push_str(&format!("\nrun kept: {}", d.display()));
+                        text.push_str(&format!(
+                            "\nrun kept: {}\nsequence diagram: {}",
+                            d.display(),
+                            d.join(crate::show::HTML_FILE).display()
+                        ));
                     }
                     let _ = writeln!(
                         body,

@@ -1,6 +1,7 @@
 //! The suite's output formats. Each takes the whole [`SuiteResult`] and returns text, so they
 //! are trivially testable and the caller decides where it goes (stdout).
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -15,6 +16,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -24,6 +26,7 @@ impl Format {
             "json" => Some(Format::Json),
             "junit" => Some(Format::Junit),
             "markdown" | "md" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
             _ => None,
         }
     }
@@ -35,6 +38,7 @@ pub fn render(format: Format, result: &SuiteResult) -> String {
         Format::Json => json::render(result),
         Format::Junit => junit::render(result),
         Format::Markdown => markdown::render(result),
+        Format::Html => html::render(result),
     }
 }
 
