@@ -1,4 +1,5 @@
-//! The `harness` command line: `run`, `suite`, `validate`, `mutants`. Exit codes (documented in
+//! The `harness` command line: `run`, `suite`, `validate`, `mutants`, and the authoring and
+//! reading commands `new`, `import`, `show`. Exit codes (documented in
 //! docs/harness.md): 0 all pass (known failures allowed), 1 failures or unexpected passes,
 //! 2 usage error or a bad scenario / supervisor file, 3 internal error.
 

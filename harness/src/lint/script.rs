@@ -66,7 +66,8 @@ fn timeouts(script: &Steps, out: &mut Vec<Diagnostic>) {
             format!(
                 "this `{what}` has no `timeout`: if the supervisor never sends what it waits for, it \
                  waits until stdin closes or the watchdog fires, and the run ends as a timeout \
-                 instead of naming this step; give it `timeout:` (and `on_timeout:` if missing it is fine)"
+                 instead of naming this step; give it a `timeout:` (with `on_timeout: continue` \
+                 if the message may fail to come)"
             ),
         ));
     });
