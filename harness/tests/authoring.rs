@@ -4,40 +4,17 @@
 //! supervisor), and the docs (every lint and template listed; the GitHub Actions example a
 //! valid workflow that shards the suite with nextest).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
 
-use harness::procs;
 use serde_json::Value;
 
-const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::{not_passed, root, text};
 
 fn harness(args: &[&str], cwd: &Path) -> Output {
-    let mut cmd = Command::new(HARNESS);
-    cmd.args(args).current_dir(cwd).env("HARNESS_ROOT", root());
-    procs::run_bounded(cmd, Duration::from_secs(300))
-        .map(|f| Output {
-            status: f.status.expect("harness finished before the test deadline"),
-            stdout: f.stdout,
-            stderr: f.stderr,
-        })
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::harness_within(args, cwd, Duration::from_secs(300))
 }
 
 #[test]
@@ -169,18 +146,7 @@ fn new_writes_every_template_and_each_passes_against_the_reference() {
     );
     let report: Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
-    let bad: Vec<String> = report["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["outcome"] != "pass" && c["outcome"] != "skipped")
-        .map(|c| {
-            format!(
-                "{} × {}: {}",
-                c["scenario"], c["supervisor"], c["violations"]
-            )
-        })
-        .collect();
+    let bad = not_passed(&report);
     assert!(bad.is_empty(), "{bad:#?}");
     assert_eq!(
         report["cells"].as_array().unwrap().len(),

@@ -16,14 +16,8 @@ use harness::normalize::Redactor;
 use harness::procs;
 use serde_json::Value;
 
-const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::{HARNESS, not_passed, root};
 
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
@@ -297,6 +291,9 @@ fn imported_real_sessions_replay_against_the_reference() {
     let mut n = 0;
     for f in std::fs::read_dir(&fixtures).unwrap().flatten() {
         let path = f.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+            continue;
+        }
         let out = dir.join(path.with_extension("yaml").file_name().unwrap());
         let o = Command::new(HARNESS)
             .arg("import")
@@ -323,18 +320,7 @@ fn imported_real_sessions_replay_against_the_reference() {
     let report: Value = serde_json::from_slice(&f.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&f.stderr)));
     let s = &report["summary"];
-    let failed: Vec<String> = report["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["outcome"] != "pass" && c["outcome"] != "skipped")
-        .map(|c| {
-            format!(
-                "{} × {}: {}",
-                c["scenario"], c["supervisor"], c["violations"]
-            )
-        })
-        .collect();
+    let failed = not_passed(&report);
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(
         s["passed"].as_u64().unwrap() + s["skipped"].as_u64().unwrap(),

@@ -4,20 +4,14 @@
 //! real headless browser (Debian's chromium), lays the diagram out. Without chromium the browser
 //! check is skipped with the reason printed; under `CI` a missing chromium is a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use harness::procs;
 
-const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::{HARNESS, root};
 
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")

@@ -133,7 +133,7 @@ pub const LINTS: &[(&str, Severity, &str)] = &[
 pub fn lint(loaded: &Loaded, text: &str) -> Vec<Diagnostic> {
     let index = locate::Index::of(text);
     let mut all = names::check(loaded, &index);
-    all.extend(script::check(loaded, &index));
+    all.extend(script::check(loaded));
     let allowed = allow_comments(text);
     all.retain(|d| {
         let here = |line: u64| {

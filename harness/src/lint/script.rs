@@ -12,7 +12,6 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::Diagnostic;
-use super::locate::Index;
 
 type Steps = [Spanned<Step>];
 
@@ -20,7 +19,7 @@ fn pos<T>(s: &Spanned<T>) -> (u64, u64) {
     (s.referenced.line(), s.referenced.column())
 }
 
-pub fn check(loaded: &Loaded, _index: &Index) -> Vec<Diagnostic> {
+pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
     let script = &loaded.scenario.script;
     let mut out = Vec::new();
     timeouts(script, &mut out);

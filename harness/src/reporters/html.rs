@@ -6,8 +6,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use super::esc;
 use super::markdown::symbol;
-use crate::show::html::esc;
 use crate::show::{HTML_FILE, MERMAID_FILE};
 use crate::suite::{Cell, Outcome, SuiteResult};
 

@@ -32,6 +32,24 @@ impl Format {
     }
 }
 
+/// XML and HTML text/attribute escaping; control characters XML 1.0 cannot carry become U+FFFD.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\n' | '\t' | '\r' => o.push(ch),
+            c if (c as u32) < 0x20 => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 pub fn render(format: Format, result: &SuiteResult) -> String {
     match format {
         Format::Text => text::render(result),

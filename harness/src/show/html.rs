@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::model::{Diagram, Kind, Row};
+use crate::reporters::esc;
 
 const COL_W: usize = 440;
 const LEFT: usize = 70;
@@ -18,22 +19,6 @@ const ROW_H: usize = 26;
 const TOP: usize = 56;
 const MARKS_W: usize = 380;
 const BOX_W: usize = 220;
-
-/// Text safe in HTML and SVG, attributes included.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 fn x_of(lifeline: usize) -> usize {
     LEFT + BOX_W / 2 + lifeline * COL_W
