@@ -1,4 +1,5 @@
-//! The `fake-claude` executable: answer `-v` at once, pick the scenario (flag, env, embedded
+//! The `fake-claude` executable (`fake-claude record ...` is the recorder, [`crate::record`]):
+//! answer `-v` at once, pick the scenario (flag, env, embedded
 //! default), open the transcript, arm the watchdog and signal handling, run the engine.
 
 use std::io::Write;
@@ -23,6 +24,9 @@ pub fn main() -> i32 {
 /// fake-claude with these arguments (without argv[0]) and the process environment; returns the
 /// exit code. The harness's multi-call binary comes here too.
 pub fn main_with_args(args: Vec<String>) -> i32 {
+    if args.first().map(String::as_str) == Some("record") {
+        return crate::record::main(&args[1..]);
+    }
     let start = Instant::now();
     let inv = Invocation::parse(args, std::env::vars());
     if !inv.problems.is_empty() {

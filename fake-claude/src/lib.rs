@@ -2,13 +2,15 @@
 //!
 //! The library holds what fake-claude and the harness share: the scenario model and loader
 //! ([`scenario`]), the JSON matcher ([`matcher`]) and templates ([`template`]), the transcript
-//! ([`transcript`]), the per-version message shapes ([`profile`]) and the step engine ([`engine`]).
+//! ([`transcript`]), the per-version message shapes ([`profile`]), the step engine ([`engine`]) and
+//! the recorder that turns a real session into a scenario ([`record`]).
 
 pub mod cli;
 pub mod engine;
 pub mod invocation;
 pub mod matcher;
 pub mod profile;
+pub mod record;
 pub mod scenario;
 pub mod template;
 pub mod transcript;

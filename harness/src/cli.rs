@@ -1,4 +1,5 @@
-//! The `harness` command line: `run`, `suite`, `validate`, `mutants`. Exit codes (documented in
+//! The `harness` command line: `run`, `suite`, `validate`, `mutants`, and the authoring and
+//! reading commands `new`, `import`, `show`. Exit codes (documented in
 //! docs/harness.md): 0 all pass (known failures allowed), 1 failures or unexpected passes,
 //! 2 usage error or a bad scenario / supervisor file, 3 internal error.
 
@@ -62,10 +63,52 @@ enum Cmd {
         /// Scenario files or directories (default: everything under scenarios/).
         paths: Vec<PathBuf>,
     },
-    /// Check scenario files (and supervisor.yaml / known-failures files) without running them.
+    /// Check scenario files (and supervisor.yaml / known-failures files) without running them:
+    /// load errors and lints. Exit 2 on errors, 1 on warnings with --deny-warnings, else 0.
     Validate {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Exit 1 when there are warnings (and no errors).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Draw a kept run as a sequence diagram (Mermaid text and a self-contained HTML page) with
+    /// the violations marked at the messages they concern.
+    Show {
+        /// A run directory (kept on failure, or with --keep).
+        run_dir: PathBuf,
+        /// Print one view to stdout (or --out) instead of writing both into the run directory.
+        #[arg(long, short, value_enum)]
+        format: Option<ShowFormat>,
+        /// With --format: write the view here.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Write a commented starter scenario (`<name>.yaml`) with the schema modeline.
+    New {
+        /// The file to write (`scenarios/mine/stale-result` → `scenarios/mine/stale-result.yaml`).
+        name: String,
+        /// A built-in template (turn, multi-turn, permission, background, crash, hang), or an
+        /// existing scenario (path or id) to copy.
+        #[arg(long, default_value = "turn")]
+        from: String,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Convert a real CLI session (reference transcript format) into a scenario.
+    Import {
+        /// A transcript in the format of the project's reference captures (JSONL).
+        transcript: PathBuf,
+        /// Write the scenario here (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// The scenario's `name` (default: the transcript's file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Replay the CLI's pauses as `sleep` steps.
+        #[arg(long)]
+        pauses: bool,
     },
     /// Prove the suite: the clean reference passes and every bug switch is caught.
     Mutants {
@@ -82,11 +125,18 @@ enum Cmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ShowFormat {
+    Mermaid,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Text,
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl From<FormatArg> for Format {
@@ -96,6 +146,7 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Junit => Format::Junit,
             FormatArg::Markdown => Format::Markdown,
+            FormatArg::Html => Format::Html,
         }
     }
 }
@@ -118,13 +169,28 @@ pub fn main() -> i32 {
             quiet,
             paths,
         } => suite_cmd(&ctx, &supervisors, format.into(), jobs, keep, quiet, &paths),
-        Cmd::Validate { paths } => validate(&paths),
+        Cmd::Validate {
+            paths,
+            deny_warnings,
+        } => validate(&paths, deny_warnings),
         Cmd::Mutants {
             jobs,
             switches,
             quiet,
             paths,
         } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
+        Cmd::New { name, from, force } => new_cmd(&ctx, &name, &from, force),
+        Cmd::Show {
+            run_dir,
+            format,
+            out,
+        } => show_cmd(&run_dir, format, out.as_deref()),
+        Cmd::Import {
+            transcript,
+            out,
+            name,
+            pauses,
+        } => import_cmd(&transcript, out.as_deref(), name, pauses),
     }));
     result.unwrap_or(EXIT_INTERNAL)
 }
@@ -319,6 +385,9 @@ fn describe_run(sup: &Supervisor, cell: &Cell, run: Option<&RunArtifacts>) -> St
                     "transcript.jsonl",
                     "report.jsonl",
                     "stderr.tail.txt",
+                    "verdict.json",
+                    harness::show::MERMAID_FILE,
+                    harness::show::HTML_FILE,
                 ] {
                     o.push_str(&format!("    {}\n", d.join(f).display()));
                 }
@@ -421,7 +490,7 @@ fn kind_of(p: &Path) -> FileKind {
     }
 }
 
-fn validate(paths: &[PathBuf]) -> i32 {
+fn validate(paths: &[PathBuf], deny_warnings: bool) -> i32 {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -434,19 +503,46 @@ fn validate(paths: &[PathBuf]) -> i32 {
         eprintln!("error: no YAML files under {:?}", paths);
         return EXIT_USAGE;
     }
-    let mut bad = 0;
+    let (mut bad, mut warned, mut warnings) = (0, 0, 0);
     for f in &files {
+        let source = f.display().to_string();
         let result = match kind_of(f) {
-            FileKind::Supervisor => supervisor::load_path(f).map(|_| ()).map_err(|e| e.0),
+            FileKind::Supervisor => supervisor::load_path(f).map(|_| vec![]).map_err(|e| e.0),
             FileKind::KnownFailures => std::fs::read_to_string(f)
-                .map_err(|e| format!("cannot read {}: {e}", f.display()))
-                .and_then(|t| known_failures::parse(&t, &f.display().to_string()).map(|_| ())),
-            FileKind::Scenario => fake_claude::scenario::load_file(f)
-                .map(|_| ())
-                .map_err(|e| e.message),
+                .map_err(|e| format!("cannot read {source}: {e}"))
+                .and_then(|t| known_failures::parse(&t, &source).map(|_| vec![])),
+            FileKind::Scenario => match std::fs::read_to_string(f) {
+                Err(e) => Err(format!("error: cannot read scenario {source}: {e}")),
+                Ok(text) => harness::lint::check_str(&text, &source)
+                    .map(|lints| {
+                        lints
+                            .iter()
+                            .map(|d| (d.clone(), d.render(&text, &source)))
+                            .collect()
+                    })
+                    .map_err(|e| e.message),
+            },
         };
         match result {
-            Ok(()) => println!("ok: {}", f.display()),
+            Ok(lints) => {
+                let errors = lints
+                    .iter()
+                    .filter(|(d, _)| d.severity == harness::lint::Severity::Error)
+                    .count();
+                for (_, text) in &lints {
+                    print!("{text}");
+                }
+                let w = lints.len() - errors;
+                warnings += w;
+                if errors > 0 {
+                    bad += 1;
+                } else if w > 0 {
+                    warned += 1;
+                    println!("ok with {w} warning(s): {source}");
+                } else {
+                    println!("ok: {source}");
+                }
+            }
             Err(e) => {
                 bad += 1;
                 print!("{e}");
@@ -457,9 +553,144 @@ fn validate(paths: &[PathBuf]) -> i32 {
         }
     }
     if bad > 0 {
-        println!("{bad} of {} file(s) have errors", files.len());
+        println!(
+            "{bad} of {} file(s) have errors; {warnings} warning(s)",
+            files.len()
+        );
         EXIT_USAGE
+    } else if warned > 0 {
+        println!(
+            "{warned} of {} file(s) have warnings ({warnings} in all)",
+            files.len()
+        );
+        if deny_warnings { EXIT_FAIL } else { 0 }
     } else {
         0
     }
+}
+
+fn import_cmd(transcript: &Path, out: Option<&Path>, name: Option<String>, pauses: bool) -> i32 {
+    let text = match std::fs::read_to_string(transcript) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", transcript.display());
+            return EXIT_USAGE;
+        }
+    };
+    let file = transcript
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = transcript
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "imported".into());
+    let opts = fake_claude::record::derive::Options {
+        name: name.unwrap_or(stem),
+        origin: format!("Imported from the real-CLI transcript `{file}`"),
+        sources: vec![file],
+        pauses,
+        schema: out.and_then(fake_claude::scenario::schema::modeline_path),
+    };
+    let yaml = match harness::import::scenario(&text, &transcript.display().to_string(), &opts) {
+        Ok(y) => y,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    write_out(out, &yaml)
+}
+
+/// `text` to the file, or stdout without one.
+fn write_out(out: Option<&Path>, text: &str) -> i32 {
+    match out {
+        None => {
+            print!("{text}");
+            0
+        }
+        Some(p) => match std::fs::write(p, text) {
+            Ok(()) => {
+                eprintln!("wrote {}", p.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", p.display());
+                EXIT_INTERNAL
+            }
+        },
+    }
+}
+
+fn new_cmd(ctx: &Context, name: &str, from: &str, force: bool) -> i32 {
+    let path = harness::new::target(name);
+    if path.exists() && !force {
+        eprintln!(
+            "error: {} exists (pass --force to overwrite it)",
+            path.display()
+        );
+        return EXIT_USAGE;
+    }
+    let text = match harness::new::template(from) {
+        Some(t) => t.to_string(),
+        None => match suite::resolve_scenario_path(ctx, Path::new(from))
+            .and_then(|p| std::fs::read_to_string(&p).map_err(|e| e.to_string()))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                let names: Vec<String> = harness::new::TEMPLATES
+                    .iter()
+                    .map(|(n, what, _)| format!("  {n:<12} {what}"))
+                    .collect();
+                eprintln!(
+                    "error: `{from}` is neither a template nor a scenario ({e})\ntemplates:\n{}",
+                    names.join("\n")
+                );
+                return EXIT_USAGE;
+            }
+        },
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return EXIT_INTERNAL;
+    }
+    let code = write_out(Some(&path), &harness::new::starter(&path, &text));
+    if code == 0 {
+        eprintln!(
+            "next: harness validate {p}, then harness run {p} --supervisor <yours>",
+            p = path.display()
+        );
+    }
+    code
+}
+
+fn show_cmd(dir: &Path, format: Option<ShowFormat>, out: Option<&Path>) -> i32 {
+    use harness::show;
+    let Some(format) = format else {
+        return match show::render_into(dir) {
+            Ok((m, h)) => {
+                println!("{}\n{}", m.display(), h.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }
+        };
+    };
+    let view = match show::RunView::load(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let d = show::model::build(&view);
+    let text = match format {
+        ShowFormat::Mermaid => show::mermaid::render(&d),
+        ShowFormat::Html => show::html::render(&d),
+    };
+    write_out(out, &text)
 }

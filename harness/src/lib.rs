@@ -3,15 +3,18 @@
 //! Data flow of one run: `supervisor` (definition, setup, wrapper) → `plan` (the drive plan from
 //! the scenario) → `runner` (temp dir, process group, deadline, teardown, orphan scan) →
 //! `artifacts` (report + transcript + timings) → `judge` (= `expect` + `invariants`) → `verdict`
-//! → `normalize`/`snapshot` and `suite` + `reporters`. `mutants` proves the suite catches the
+//! → `normalize`/`snapshot` and `suite` + `reporters`; `show` draws a kept run as a sequence diagram. `mutants` proves the suite catches the
 //! reference supervisor's bug switches.
 
 pub mod artifacts;
 pub mod expect;
+pub mod import;
 pub mod invariants;
 pub mod judge;
 pub mod known_failures;
+pub mod lint;
 pub mod mutants;
+pub mod new;
 pub mod normalize;
 pub mod plan;
 pub mod procs;
@@ -19,6 +22,7 @@ pub mod report;
 pub mod reporters;
 pub mod runner;
 pub mod setup;
+pub mod show;
 pub mod snapshot;
 pub mod suite;
 pub mod supervisor;

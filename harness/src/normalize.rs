@@ -62,22 +62,27 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(run: &RunArtifacts) -> Redactor {
+        let mut dirs = vec![run.dir.clone()];
+        if let Ok(c) = run.dir.canonicalize() {
+            dirs.push(c);
+        }
+        for rec in &run.transcript {
+            if let Event::Start { cwd, .. } = &rec.event {
+                dirs.push(std::path::PathBuf::from(cwd));
+            }
+        }
+        Redactor::with_dirs(&dirs)
+    }
+
+    /// A redactor that also replaces these directories (and their CLI project-dir encodings).
+    pub fn with_dirs(paths: &[std::path::PathBuf]) -> Redactor {
         let mut dirs = Vec::new();
-        let mut add = |p: &std::path::Path| {
+        for p in paths {
             let s = p.display().to_string();
             if s.len() > 1 {
                 // The CLI's project-dir encoding of a cwd (`/tmp/x.y` → `-tmp-x-y`).
                 dirs.push(s.replace(['/', '.'], "-"));
                 dirs.push(s);
-            }
-        };
-        add(&run.dir);
-        if let Ok(c) = run.dir.canonicalize() {
-            add(&c);
-        }
-        for rec in &run.transcript {
-            if let Event::Start { cwd, .. } = &rec.event {
-                add(std::path::Path::new(cwd));
             }
         }
         dirs.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
@@ -752,7 +757,8 @@ fn verdict_section(verdict: &Verdict, r: &mut Redactor, out: &mut String) {
 // ---------------------------------------------------------------------------------------------
 // one-line summaries of the CLI's messages
 
-fn summarize(m: &Value, r: &mut Redactor) -> String {
+/// One line for a message: its type and the fields that tell it apart (ids redacted by `r`).
+pub fn summarize(m: &Value, r: &mut Redactor) -> String {
     let ty = msg_type(m).unwrap_or("?");
     let sub = m.get("subtype").and_then(Value::as_str);
     let mut s = match sub {

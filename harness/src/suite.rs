@@ -270,6 +270,15 @@ pub fn execute(
         || std::env::var_os("HARNESS_KEEP").is_some_and(|v| v == "1")
     {
         cell.dir = Some(run.dir.clone());
+        // The verdict and the sequence-diagram views, for `harness show` and report links.
+        // Drawing must never cost the cell its verdict.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::show::keep(&cell, &run)
+        })) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: {e}"),
+            Err(_) => eprintln!("warning: drawing {} panicked", run.dir.display()),
+        }
     } else {
         let _ = std::fs::remove_dir_all(&run.dir);
     }

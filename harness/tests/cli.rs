@@ -3,7 +3,7 @@
 //! here depends on what the judge decides, only on what the harness itself must do.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use fake_claude::transcript::Event;
@@ -12,25 +12,11 @@ use harness::suite::Case;
 use harness::supervisor::{self, Context};
 use harness::{procs, runner};
 
-const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::{HARNESS, root};
 
 fn harness(args: &[&str], cwd: &Path) -> Output {
-    let mut cmd = Command::new(HARNESS);
-    cmd.args(args).current_dir(cwd).env("HARNESS_ROOT", root());
-    procs::run_bounded(cmd, Duration::from_secs(120))
-        .map(|f| Output {
-            status: f.status.expect("harness finished before the test deadline"),
-            stdout: f.stdout,
-            stderr: f.stderr,
-        })
-        .unwrap()
+    common::harness_within(args, cwd, Duration::from_secs(120))
 }
 
 fn text(b: &[u8]) -> String {

@@ -8,7 +8,8 @@
 //! scenario needing a capability the supervisor lacks is ignored with the reason; so is a
 //! supervisor whose tools (python3, node, ...) are missing — except under `CI`, where that is a
 //! failure. A known failure passes; an unexpected pass fails.
-//! Each trial runs the scenario, judges it, and checks its snapshot.
+//! Each trial runs the scenario, judges it, and checks its snapshot; a failed trial keeps its run
+//! directory, with `verdict.json` and the sequence-diagram views (`harness show`) in it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -123,7 +124,11 @@ fn trial(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<Completion, Fai
     match cell.outcome {
         Outcome::Pass | Outcome::KnownFailure | Outcome::Skipped => {}
         Outcome::UnexpectedPass => {
-            let reason = cell.known.map(|k| k.reason).unwrap_or_default();
+            let reason = cell
+                .known
+                .as_ref()
+                .map(|k| k.reason.clone())
+                .unwrap_or_default();
             msg.push_str(&format!(
                 "unexpected pass: {} lists {} as a known failure ({reason}), but it passed; \
                  remove the entry\n",
@@ -154,6 +159,13 @@ fn trial(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<Completion, Fai
         Ok(Completion::Completed)
     } else {
         msg.push_str(&format!("run kept: {}", run.dir.display()));
+        match harness::show::keep(&cell, &run) {
+            Ok(()) => msg.push_str(&format!(
+                "\nsequence diagram: {}",
+                run.dir.join(harness::show::HTML_FILE).display()
+            )),
+            Err(e) => msg.push_str(&format!("\n(no sequence diagram: {e})")),
+        }
         Err(Failed::from(msg))
     }
 }

@@ -41,6 +41,18 @@ pub fn signal_number(name: &str) -> Option<i32> {
     })
 }
 
+/// `SIGTERM` for 15: the name [`signal_number`] reads back, else `SIG<n>`.
+pub fn signal_name(n: i32) -> String {
+    const NAMES: [&str; 14] = [
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
+        "SIGSEGV", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGUSR1", "SIGUSR2",
+    ];
+    NAMES
+        .iter()
+        .find(|name| signal_number(name) == Some(n))
+        .map_or_else(|| format!("SIG{n}"), |name| name.to_string())
+}
+
 /// Die by `sig` (default disposition); if the signal does not kill, exit 128+sig.
 pub fn die_by_signal(sig: i32) -> ! {
     let _ = signal_hook::low_level::emulate_default_handler(sig);
@@ -136,5 +148,8 @@ mod tests {
         assert_eq!(signal_number("SIGTERM"), Some(15));
         assert_eq!(signal_number("kill"), Some(9));
         assert_eq!(signal_number("SIGNOPE"), None);
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(11), "SIGSEGV");
+        assert_eq!(signal_name(64), "SIG64");
     }
 }

@@ -122,16 +122,27 @@ pub struct Problem {
 }
 
 fn render_problem(p: &Problem, text: &str, source: &str) -> String {
+    render_diagnostic(false, p, text, source)
+}
+
+/// `error: file:line:col: message` (or `warning: ...`) with the line of `text` it points at.
+pub fn render_diagnostic(warning: bool, p: &Problem, text: &str, source: &str) -> String {
     let head = format!("{source}:{}:{}: {}", p.line, p.column, p.message);
+    let level = if warning {
+        Level::WARNING
+    } else {
+        Level::ERROR
+    };
     let Some(offset) = byte_offset(text, p.line, p.column) else {
-        return format!("error: {head}\n");
+        let word = if warning { "warning" } else { "error" };
+        return format!("{word}: {head}\n");
     };
     let end = text[offset..]
         .find('\n')
         .map(|n| offset + n.max(1))
         .unwrap_or(text.len())
         .max(offset);
-    let report = &[Level::ERROR.primary_title(&head).element(
+    let report = &[level.primary_title(&head).element(
         Snippet::source(text)
             .path(source)
             .line_start(1)
@@ -202,31 +213,26 @@ fn did_you_mean(message: &str) -> String {
     };
     let cands = cands.lines().next().unwrap_or_default();
     let cands = cands.strip_prefix("one of ").unwrap_or(cands);
-    let best = cands
+    let cands: Vec<&str> = cands
         .split(", ")
         .map(|c| c.trim().trim_matches('`'))
-        .filter(|c| !c.is_empty() && *c != bad)
-        .map(|cand| (edit_distance(bad, cand), cand))
-        .filter(|(d, c)| *d <= (c.len().max(bad.len()) / 3).max(2))
-        .min();
-    match best {
-        Some((_, cand)) => format!("; did you mean `{cand}`?"),
+        .collect();
+    match suggest(bad, cands) {
+        Some(cand) => format!("; did you mean `{cand}`?"),
         None => String::new(),
     }
 }
 
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+/// The candidate closest to a misspelled `bad`, if one is close enough to be what was meant
+/// (Damerau-Levenshtein: a swapped pair of letters is one edit).
+pub fn suggest<'a>(bad: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .filter(|c| !c.is_empty() && *c != bad)
+        .map(|c| (strsim::damerau_levenshtein(bad, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(bad.len()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
 }
 
 // ---------------------------------------------------------------------------------------------

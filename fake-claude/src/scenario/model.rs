@@ -425,6 +425,11 @@ pub struct Emit {
     /// Pause between the writes of a split line.
     #[serde(default)]
     pub pause: Option<Millis>,
+    /// The message belongs to a turn the CLI started on its own (after a task notification):
+    /// the harness attributes a result written so to no prompt. For `json` results, which carry
+    /// no `origin` on CLI 2.1.81 (recorded sessions); the shorthand says `result: {injected: true}`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub injected: bool,
 }
 
 /// An empty mapping (`{}`) or nothing.

@@ -36,7 +36,7 @@ pub struct ScriptMap {
     /// Locations of `turn` steps (their results answer prompts).
     pub turns: BTreeSet<Pos>,
     /// Locations of `injected_turn` steps, every step inside one, and `emit`/`write` steps that
-    /// write a result marked `injected`.
+    /// write a result marked `injected` (or are marked `injected` themselves).
     pub injected: BTreeSet<Pos>,
     /// The top-level `turn` steps in order, when the mapping "N-th turn step answers prompt N"
     /// is certain from the text alone (no turn inside an `if`/`repeat`, no step that ends or
@@ -87,7 +87,7 @@ impl ScriptMap {
 }
 
 fn emit_is_injected(e: &Emit) -> bool {
-    e.result.as_ref().is_some_and(|r| r.injected)
+    e.injected || e.result.as_ref().is_some_and(|r| r.injected)
 }
 
 fn walk(

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::esc;
 use crate::suite::{Outcome, SuiteResult};
 
 pub fn render(r: &SuiteResult) -> String {
@@ -54,7 +55,11 @@ pub fn render(r: &SuiteResult) -> String {
                         .collect();
                     let mut text = details.join("\n");
                     if let Some(d) = &c.dir {
-                        text.push_str(&format!("\nrun kept: {}", d.display()));
+                        text.push_str(&format!(
+                            "\nrun kept: {}\nsequence diagram: {}",
+                            d.display(),
+                            d.join(crate::show::HTML_FILE).display()
+                        ));
                     }
                     let _ = writeln!(
                         body,
@@ -91,24 +96,6 @@ pub fn render(r: &SuiteResult) -> String {
     }
     out.push_str("</testsuites>\n");
     out
-}
-
-/// XML text/attribute escaping; control characters XML 1.0 cannot carry become U+FFFD.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\n' | '\t' | '\r' => o.push(ch),
-            c if (c as u32) < 0x20 => o.push('\u{FFFD}'),
-            c => o.push(c),
-        }
-    }
-    o
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::show::{HTML_FILE, MERMAID_FILE};
 use crate::suite::{Cell, Outcome, SuiteResult};
 
 pub fn symbol(o: Outcome) -> &'static str {
@@ -67,7 +68,7 @@ pub fn render(r: &SuiteResult) -> String {
                 let _ = writeln!(out, "- `{}`: {}", v.id, cell_text(&v.message));
             }
             if let Some(d) = &c.dir {
-                let _ = writeln!(out, "- run kept: `{}`", d.display());
+                let _ = writeln!(out, "- run kept: `{}` — {}", d.display(), view_links(d));
             }
         }
     }
@@ -76,16 +77,29 @@ pub fn render(r: &SuiteResult) -> String {
 
 fn summary(c: &Cell) -> String {
     let ids = c.violated_ids();
-    if ids.is_empty() || !matches!(c.outcome, Outcome::Fail | Outcome::KnownFailure) {
+    let mut s = if ids.is_empty() || !matches!(c.outcome, Outcome::Fail | Outcome::KnownFailure) {
         symbol(c.outcome).to_string()
     } else {
         let ids: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
         format!("{} {}", symbol(c.outcome), ids.join(" "))
+    };
+    if let Some(d) = &c.dir {
+        let _ = write!(s, " [diagram](<{}>)", d.join(HTML_FILE).display());
     }
+    s
+}
+
+/// Links to a kept run's sequence-diagram views (`harness show` writes them there).
+fn view_links(dir: &std::path::Path) -> String {
+    format!(
+        "[sequence diagram](<{}>) · [Mermaid](<{}>)",
+        dir.join(HTML_FILE).display(),
+        dir.join(MERMAID_FILE).display()
+    )
 }
 
 /// Text safe inside a table cell: one line, no bare `|`, no HTML.
-fn cell_text(s: &str) -> String {
+pub fn cell_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,6 +1,7 @@
 //! The suite's output formats. Each takes the whole [`SuiteResult`] and returns text, so they
 //! are trivially testable and the caller decides where it goes (stdout).
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -15,6 +16,7 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -24,9 +26,28 @@ impl Format {
             "json" => Some(Format::Json),
             "junit" => Some(Format::Junit),
             "markdown" | "md" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
             _ => None,
         }
     }
+}
+
+/// XML and HTML text/attribute escaping; control characters XML 1.0 cannot carry become U+FFFD.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\n' | '\t' | '\r' => o.push(ch),
+            c if (c as u32) < 0x20 => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 pub fn render(format: Format, result: &SuiteResult) -> String {
@@ -35,6 +56,7 @@ pub fn render(format: Format, result: &SuiteResult) -> String {
         Format::Json => json::render(result),
         Format::Junit => junit::render(result),
         Format::Markdown => markdown::render(result),
+        Format::Html => html::render(result),
     }
 }
 

@@ -78,6 +78,11 @@ fn cell_lines(out: &mut String, c: &Cell, width: usize) {
     }
     if let Some(d) = &c.dir {
         let _ = writeln!(out, "{pad}run kept: {}", d.display());
+        let _ = writeln!(
+            out,
+            "{pad}sequence diagram: {}",
+            d.join(crate::show::HTML_FILE).display()
+        );
     }
 }
 
