@@ -120,12 +120,10 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 fn run(loaded: Arc<Loaded>, inv: Invocation, transcript: Arc<Transcript>, cwd: String) -> i32 {
     let s = &loaded.scenario;
     let watchdog = s.watchdog.map(|m| m.duration()).unwrap_or(DEFAULT_WATCHDOG);
-    process::start_watchdog(watchdog, Arc::clone(&transcript));
-    process::install_sigterm(
-        s.on_sigterm
-            .unwrap_or(crate::scenario::model::SigtermPolicy::Exit),
-        Arc::clone(&transcript),
-    );
+    let on_sigterm = s
+        .on_sigterm
+        .unwrap_or(crate::scenario::model::SigtermPolicy::Exit);
+    process::start_guard(on_sigterm, watchdog, Arc::clone(&transcript));
     Engine::new(loaded, inv, transcript, cwd).run()
 }
 

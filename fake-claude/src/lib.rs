@@ -3,7 +3,8 @@
 //! The library holds what fake-claude and the harness share: the scenario model and loader
 //! ([`scenario`]), the JSON matcher ([`matcher`]) and templates ([`template`]), the transcript
 //! ([`transcript`]), the per-version message shapes ([`profile`]), the step engine ([`engine`]) and
-//! the recorder that turns a real session into a scenario ([`record`]).
+//! the recorder that turns a real session into a scenario ([`record`]). [`robustness`] holds the
+//! any-input properties the fuzz targets and the proptest smoke share.
 
 pub mod cli;
 pub mod engine;
@@ -11,6 +12,7 @@ pub mod invocation;
 pub mod matcher;
 pub mod profile;
 pub mod record;
+pub mod robustness;
 pub mod scenario;
 pub mod template;
 pub mod transcript;

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use rustix::fs::FlockOperation;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -150,9 +151,16 @@ pub enum Event {
 /// Appends records to the transcript file, if one was asked for. Each record is one write of one
 /// line on an O_APPEND file, so concurrent invocations never interleave within a line.
 pub struct Transcript {
-    file: Option<Mutex<File>>,
+    file: Option<Mutex<Appender>>,
     inv: u32,
     start: Instant,
+}
+
+struct Appender {
+    file: File,
+    /// The exclusive lock taken to number this invocation is still held: released once the
+    /// first record (the `start`) is out, so numbers follow the order of `start` records.
+    locked: bool,
 }
 
 impl Transcript {
@@ -164,13 +172,20 @@ impl Transcript {
         }
     }
 
-    /// Opens (creating) the transcript for appending; the invocation number is one more than the
-    /// number of invocations already in it.
+    /// Opens (creating) the transcript for appending; the invocation number is one more than
+    /// the last invocation's in it. Only the file's tail is read, so opening costs the same
+    /// however many invocations came before; an exclusive `flock` held until this invocation's
+    /// first record keeps two invocations starting at once from taking the same number.
     pub fn open(path: &Path, start: Instant) -> std::io::Result<Self> {
-        let inv = count_invocations(path) + 1;
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        let locked = lock_for_numbering(&file);
+        let inv = last_invocation(&mut file).unwrap_or(0) + 1;
         Ok(Transcript {
-            file: Some(Mutex::new(file)),
+            file: Some(Mutex::new(Appender { file, locked })),
             inv,
             start,
         })
@@ -196,21 +211,92 @@ impl Transcript {
         };
         line.push(b'\n');
         // A poisoned lock only means another thread panicked mid-write; keep recording.
-        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = f.write_all(&line);
+        let mut a = file.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = a.file.write_all(&line);
+        if a.locked {
+            a.locked = false;
+            let _ = rustix::fs::flock(&a.file, FlockOperation::Unlock);
+        }
     }
 }
 
-fn count_invocations(path: &Path) -> u32 {
-    let mut buf = Vec::new();
-    if File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut buf))
-        .is_err()
-    {
-        return 0;
+/// Take the numbering lock, waiting at most [`LOCK_WAIT`]: an invocation that holds it and
+/// never records (`--fake-check`, or one stuck before its `start`) must not hang the next one,
+/// which then numbers without it. Advisory: a filesystem without flock numbers right as long as
+/// starts do not race.
+fn lock_for_numbering(file: &File) -> bool {
+    let until = Instant::now() + LOCK_WAIT;
+    loop {
+        match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return true,
+            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < until => {
+                // Held by an invocation between its open and its first record: a moment.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How far back [`last_invocation`] reads at a time.
+const TAIL_BLOCK: u64 = 64 << 10;
+
+/// The `inv` of the last `start` record in the file (0 when there is none), reading backwards
+/// from the end: the cost is the size of the last invocation's records, not of the file.
+fn last_invocation(file: &mut File) -> std::io::Result<u32> {
+    let mut end = file.metadata()?.len();
+    // The partial line at the front of the block read last: it continues into that block.
+    let mut carry: Vec<u8> = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(TAIL_BLOCK);
+        let mut buf = vec![0u8; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf)?;
+        buf.extend_from_slice(&carry);
+        // Lines wholly inside `buf`: all of it at the file's start, else after its first `\n`.
+        let whole = if start == 0 {
+            0
+        } else {
+            match buf.iter().position(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => {
+                    carry = buf;
+                    end = start;
+                    continue;
+                }
+            }
+        };
+        if let Some(inv) = buf[whole..]
+            .rsplit(|&b| b == b'\n')
+            .find_map(start_record_inv)
+        {
+            return Ok(inv);
+        }
+        buf.truncate(whole);
+        carry = buf;
+        end = start;
+    }
+    Ok(0)
+}
+
+/// `Some(inv)` when `line` is a `start` record. The cheap substring test goes first; the parse
+/// then makes sure `start` is the record's own kind, not a value nested in a message.
+fn start_record_inv(line: &[u8]) -> Option<u32> {
+    #[derive(Deserialize)]
+    struct Head {
+        inv: u32,
+        kind: String,
     }
     let needle = br#""kind":"start""#;
-    buf.windows(needle.len()).filter(|w| w == needle).count() as u32
+    if !line.windows(needle.len()).any(|w| w == needle) {
+        return None;
+    }
+    serde_json::from_slice::<Head>(line)
+        .ok()
+        .filter(|h| h.kind == "start")
+        .map(|h| h.inv)
 }
 
 /// Reads a transcript file. Lines that do not parse are reported with their line number.
@@ -254,5 +340,64 @@ mod tests {
         assert_eq!(recs[0].inv, 1);
         assert_eq!(recs[3].inv, 2);
         assert_eq!(recs[3].event, Event::Exit { code: 0 });
+    }
+
+    fn start_line(inv: u32) -> String {
+        format!(
+            "{{\"inv\":{inv},\"t\":0.001,\"kind\":\"start\",\"argv\":[],\"env\":{{}},\"cwd\":\"/\",\"pid\":1,\"profile\":\"2.1.330\",\"scenario\":\"s\"}}\n"
+        )
+    }
+
+    fn next_inv(text: &str) -> u32 {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.jsonl");
+        std::fs::write(&p, text).unwrap();
+        Transcript::open(&p, Instant::now()).unwrap().inv
+    }
+
+    #[test]
+    fn numbering_reads_the_tail_across_blocks() {
+        assert_eq!(next_inv(""), 1);
+        // Invocation 7's records span several tail blocks; its start is far from the end.
+        let mut text = String::new();
+        for i in 1..=7 {
+            text += &start_line(i);
+        }
+        let filler = "{\"inv\":7,\"t\":0.2,\"kind\":\"note\",\"text\":\"x\"}\n";
+        text += &filler.repeat((3 * TAIL_BLOCK as usize) / filler.len() + 5);
+        assert_eq!(next_inv(&text), 8);
+        // One line longer than a block, and a torn last line (a record cut short by SIGKILL).
+        let long = format!(
+            "{{\"inv\":7,\"t\":0.3,\"kind\":\"note\",\"text\":\"{}\"}}\n",
+            "y".repeat(2 * TAIL_BLOCK as usize)
+        );
+        assert_eq!(next_inv(&format!("{text}{long}{{\"inv\":7,\"t\"")), 8);
+    }
+
+    #[test]
+    fn only_the_records_own_kind_counts() {
+        // A supervisor's message that happens to hold `"kind":"start"` is not an invocation.
+        let text = format!(
+            "{}{{\"inv\":2,\"t\":0.1,\"kind\":\"stdin\",\"msg\":{{\"kind\":\"start\",\"inv\":9}}}}\n",
+            start_line(2)
+        );
+        assert_eq!(next_inv(&text), 3);
+    }
+
+    #[test]
+    fn an_invocation_that_never_records_does_not_block_the_next_for_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.jsonl");
+        let holder = Transcript::open(&p, Instant::now()).unwrap();
+        let t0 = Instant::now();
+        let next = Transcript::open(&p, Instant::now()).unwrap();
+        assert!(t0.elapsed() < LOCK_WAIT + std::time::Duration::from_secs(5));
+        assert_eq!((holder.inv, next.inv), (1, 1));
+        // Once the holder's start is out, the lock is free at once.
+        holder.record(Event::Exit { code: 0 });
+        next.record(Event::Exit { code: 0 });
+        let t1 = Instant::now();
+        assert!(Transcript::open(&p, Instant::now()).unwrap().enabled());
+        assert!(t1.elapsed() < LOCK_WAIT);
     }
 }

@@ -32,34 +32,99 @@ pub struct ProcInfo {
 /// environment entries) or belongs to process group `pgid`. Never includes the calling process.
 ///
 /// `/proc/PID/environ` is the environment a process was *started* with, and for a moment during
-/// `execve` it is not readable at all; callers that need "none left" confirm an empty scan.
+/// `execve` it reads as empty; callers that need "none left" use [`scan_sure`].
 pub fn scan(markers: &[&str], pgid: Option<i32>) -> Vec<ProcInfo> {
-    let me = std::process::id() as i32;
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found: Vec<ProcInfo> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| pid != me)
-        .filter_map(|pid| inspect(pid, markers, pgid))
-        .collect();
-    found.sort_by_key(|p| p.pid);
-    found
+    scan_sure(markers, pgid, None).0
 }
 
-fn inspect(pid: i32, markers: &[&str], pgid: Option<i32>) -> Option<ProcInfo> {
+/// Whether `pid` is a zombie (dead, not yet reaped).
+pub fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| parse_stat(&s))
+        .is_some_and(|s| s.state == 'Z' || s.state == 'X')
+}
+
+/// When `pid` started, in clock ticks since boot (`/proc/PID/stat` field 22), while it lives.
+pub fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (comm, state, ppid, group) = parse_stat(&stat)?;
-    if state == 'Z' || state == 'X' {
-        return None;
+    parse_stat(&stat).map(|s| s.start)
+}
+
+/// [`scan`], plus the pids whose environment could not be seen (read empty or failed: a process
+/// in the middle of `execve`, or one started with no environment at all), that are not in
+/// `pgid` and were started at or after `born` (see [`start_time`]; processes older than a run
+/// cannot be its descendants): they may carry a marker the scan could not see. Kernel threads
+/// are never among them.
+pub fn scan_sure(
+    markers: &[&str],
+    pgid: Option<i32>,
+    born: Option<u64>,
+) -> (Vec<ProcInfo>, Vec<i32>) {
+    let me = std::process::id() as i32;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut found = Vec::new();
+    let mut unsure = Vec::new();
+    for pid in entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+    {
+        match inspect(pid, markers, pgid) {
+            Seen::Match(p) => found.push(p),
+            Seen::NoEnvironment(start) if born.is_none_or(|b| start >= b) => unsure.push(pid),
+            Seen::NoEnvironment(_) | Seen::Other => {}
+        }
+    }
+    found.sort_by_key(|p| p.pid);
+    (found, unsure)
+}
+
+/// Whether the process with `pid` carries one of `markers` or is in `pgid` now.
+pub fn matches(pid: i32, markers: &[&str], pgid: Option<i32>) -> Option<ProcInfo> {
+    match inspect(pid, markers, pgid) {
+        Seen::Match(p) => Some(p),
+        _ => None,
+    }
+}
+
+enum Seen {
+    Match(ProcInfo),
+    /// Not in the group, and its environment could not be read; when it started.
+    NoEnvironment(u64),
+    /// Gone, a zombie, a kernel thread, or neither marked nor in the group.
+    Other,
+}
+
+/// `PF_KTHREAD` in `/proc/PID/stat`'s flags: kernel threads have no environment to read.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+fn inspect(pid: i32, markers: &[&str], pgid: Option<i32>) -> Seen {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Seen::Other;
+    };
+    let Some(st) = parse_stat(&stat) else {
+        return Seen::Other;
+    };
+    if st.state == 'Z' || st.state == 'X' || st.flags & PF_KTHREAD != 0 {
+        return Seen::Other;
     }
     let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     let marker = markers
         .iter()
         .position(|m| env.split(|&b| b == 0).any(|entry| entry == m.as_bytes()));
-    if marker.is_none() && pgid != Some(group) {
-        return None;
+    if marker.is_none() && pgid != Some(st.pgrp) {
+        return if env.is_empty() {
+            Seen::NoEnvironment(st.start)
+        } else {
+            Seen::Other
+        };
     }
+    Seen::Match(describe(pid, &st, marker))
+}
+
+fn describe(pid: i32, st: &Stat, marker: Option<usize>) -> ProcInfo {
     let argv: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|raw| {
             raw.split(|&b| b == 0)
@@ -69,23 +134,74 @@ fn inspect(pid: i32, markers: &[&str], pgid: Option<i32>) -> Option<ProcInfo> {
         })
         .unwrap_or_default();
     let command = if argv.is_empty() {
-        format!("[{comm}]")
+        format!("[{}]", st.comm)
     } else {
         argv.join(" ")
     };
-    Some(ProcInfo {
+    ProcInfo {
         pid,
-        ppid,
-        pgid: group,
+        ppid: st.ppid,
+        pgid: st.pgrp,
         command,
         argv,
         marker,
-    })
+    }
 }
 
-/// `pid (comm) state ppid pgrp ...` → (comm, state, ppid, pgrp). comm may hold spaces and
+/// The inode of the pipe (or any file) behind `fd`, for [`holding_pipes`].
+pub fn inode(fd: impl std::os::fd::AsFd) -> Option<u64> {
+    rustix::fs::fstat(fd).ok().map(|st| st.st_ino)
+}
+
+/// Every live process (but this one) with an open file descriptor on one of the pipes
+/// `inodes`: whoever keeps a run's output pipe open, whatever its environment, group or
+/// session. Reads every process's fd table, so it is for the rare case that a pipe stays open
+/// after everything marked is gone.
+pub fn holding_pipes(inodes: &[u64]) -> Vec<ProcInfo> {
+    let me = std::process::id() as i32;
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for pid in entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+    {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
+        });
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        if let Some(st) = stat.as_deref().and_then(parse_stat)
+            && holds
+            && st.state != 'Z'
+            && st.state != 'X'
+        {
+            found.push(describe(pid, &st, None));
+        }
+    }
+    found
+}
+
+/// The fields of `/proc/PID/stat` the scan uses.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+    comm: String,
+    state: char,
+    ppid: i32,
+    pgrp: i32,
+    flags: u64,
+    /// Start time, clock ticks since boot.
+    start: u64,
+}
+
+/// `pid (comm) state ppid pgrp session tty tpgid flags ... starttime ...`. comm may hold spaces and
 /// parentheses, so split after the last `)`.
-fn parse_stat(stat: &str) -> Option<(String, char, i32, i32)> {
+fn parse_stat(stat: &str) -> Option<Stat> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
     let comm = stat.get(open + 1..close)?.to_string();
@@ -93,7 +209,18 @@ fn parse_stat(stat: &str) -> Option<(String, char, i32, i32)> {
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
     let pgrp = rest.next()?.parse().ok()?;
-    Some((comm, state, ppid, pgrp))
+    let mut field = |skip: usize| rest.nth(skip).and_then(|f| f.parse().ok()).unwrap_or(0);
+    // After pgrp: session, tty, tpgid, then flags (field 9); starttime is field 22.
+    let flags = field(3);
+    let start = field(12);
+    Some(Stat {
+        comm,
+        state,
+        ppid,
+        pgrp,
+        flags,
+        start,
+    })
 }
 
 /// Block until one of `pids` exits or `timeout` passes, whichever is first. Uses pidfds (these
@@ -221,10 +348,19 @@ mod tests {
 
     #[test]
     fn stat_with_awkward_comm() {
-        let s = "123 (a (b) c) S 1 77 77 0 -1 4194560 0 0";
-        assert_eq!(parse_stat(s), Some(("a (b) c".into(), 'S', 1, 77)));
+        let s = "123 (a (b) c) S 1 77 77 0 -1 4194560 10 0 0 0 5 6 0 0 20 0 1 0 4242 9 9";
+        let want = Stat {
+            comm: "a (b) c".into(),
+            state: 'S',
+            ppid: 1,
+            pgrp: 77,
+            flags: 4194560,
+            start: 4242,
+        };
+        assert_eq!(parse_stat(s), Some(want));
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x)"), None);
+        assert_eq!(parse_stat("1 (x) S 1 2").map(|s| s.flags), Some(0));
     }
 
     #[test]

@@ -43,9 +43,12 @@ pub const RUN_ID_VAR: &str = "FAKE_CLAUDE_RUN_ID";
 /// The same id in the adapter's own environment: it also marks what the adapter starts, and
 /// the wrapper shell before it `exec`s the fake.
 pub const ADAPTER_RUN_ID_VAR: &str = "HARNESS_RUN_ID";
-/// `/proc` cannot see a process's new environment for a moment during `execve`, so an empty
-/// scan is confirmed by a second one this much later before the run counts as torn down.
+/// `/proc` cannot see a process's new environment for a moment during `execve`; a scan that
+/// found nobody but could not read some process's environment looks at those again this much
+/// later before the run counts as torn down.
 const EXEC_GRACE: Duration = Duration::from_millis(10);
+/// After teardown, how long the capture threads get to see EOF on pipes nobody holds.
+const PIPE_SETTLE: Duration = Duration::from_millis(200);
 
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
@@ -279,6 +282,15 @@ pub fn supervise(
         }
     };
     let pgid = child.id() as i32;
+    // Nothing of the run is older than the adapter (if it is gone already, than this process).
+    let born = procs::start_time(pgid).or_else(|| procs::start_time(std::process::id() as i32));
+    let pipes: Vec<u64> = [
+        child.stdout.as_ref().and_then(procs::inode),
+        child.stderr.as_ref().and_then(procs::inode),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let stdout = Capture::start(child.stdout.take(), REPORT_LIMIT, false);
     let stderr = Capture::start(child.stderr.take(), STDERR_TAIL, true);
 
@@ -305,8 +317,8 @@ pub fn supervise(
     let fake_marker = format!("{RUN_ID_VAR}={run_id}");
     let adapter_marker = format!("{ADAPTER_RUN_ID_VAR}={run_id}");
     let markers = [fake_marker.as_str(), adapter_marker.as_str()];
-    let (teardown, survivors) = await_teardown(&markers, pgid, bound);
-    let leftovers = survivors
+    let (teardown, survivors) = await_teardown(&markers, pgid, born, bound);
+    let mut leftovers: Vec<Leftover> = survivors
         .iter()
         .map(|p| Leftover {
             pid: p.pid as u32,
@@ -314,7 +326,19 @@ pub fn supervise(
             from_fake: p.marker == Some(0),
         })
         .collect();
-    kill_all(&markers, pgid);
+    kill_all(&markers, pgid, born);
+    // Everything marked is gone. A pipe still open means a process that escaped both the group
+    // and the markers (a grandchild with a scrubbed environment in its own session): it is the
+    // run's all the same — a leftover, and killed.
+    if !(stdout.eof_within(PIPE_SETTLE) && stderr.eof_within(PIPE_SETTLE)) {
+        let holders = procs::holding_pipes(&pipes);
+        leftovers.extend(holders.iter().map(|p| Leftover {
+            pid: p.pid as u32,
+            command: p.command.clone(),
+            from_fake: false,
+        }));
+        kill_pids(&holders.iter().map(|p| p.pid).collect::<Vec<_>>());
+    }
 
     let (stdout, stdout_truncated, stdout_complete) = stdout.finish(Duration::from_secs(2));
     let (stderr, _, _) = stderr.finish(Duration::from_secs(2));
@@ -330,14 +354,20 @@ pub fn supervise(
     }
 }
 
-/// Every live process of the run, or none — an empty scan confirmed after [`EXEC_GRACE`].
-fn alive(markers: &[&str], pgid: i32) -> Vec<procs::ProcInfo> {
-    let found = procs::scan(markers, Some(pgid));
-    if !found.is_empty() {
+/// Every live process of the run, or none. An empty scan is sure unless some process's
+/// environment could not be read and that started no earlier than the adapter, `born` (one in
+/// the middle of `execve` may be ours): only then, those
+/// are looked at again after [`EXEC_GRACE`], so a clean teardown costs no fixed wait.
+fn alive(markers: &[&str], pgid: i32, born: Option<u64>) -> Vec<procs::ProcInfo> {
+    let (found, unsure) = procs::scan_sure(markers, Some(pgid), born);
+    if !found.is_empty() || unsure.is_empty() {
         return found;
     }
     thread::sleep(EXEC_GRACE);
-    procs::scan(markers, Some(pgid))
+    unsure
+        .into_iter()
+        .filter_map(|pid| procs::matches(pid, markers, Some(pgid)))
+        .collect()
 }
 
 /// Wait up to `bound` for every process of the run to go; returns how long that took and who
@@ -345,12 +375,13 @@ fn alive(markers: &[&str], pgid: i32) -> Vec<procs::ProcInfo> {
 fn await_teardown(
     markers: &[&str],
     pgid: i32,
+    born: Option<u64>,
     bound: Duration,
 ) -> (Duration, Vec<procs::ProcInfo>) {
     let t0 = Instant::now();
     loop {
         let seen = t0.elapsed();
-        let alive = alive(markers, pgid);
+        let alive = alive(markers, pgid, born);
         if alive.is_empty() {
             return (seen, alive);
         }
@@ -366,11 +397,11 @@ fn await_teardown(
 
 /// SIGKILL the adapter's group and every marked process, then wait (bounded) until they are
 /// gone. Nothing of a run outlives it.
-fn kill_all(markers: &[&str], pgid: i32) {
+fn kill_all(markers: &[&str], pgid: i32, born: Option<u64>) {
     let until = Instant::now() + Duration::from_secs(5);
     loop {
         procs::kill_group(pgid, Signal::KILL);
-        let alive = alive(markers, pgid);
+        let alive = alive(markers, pgid, born);
         if alive.is_empty() || procs::left(until).is_zero() {
             return;
         }
@@ -382,11 +413,25 @@ fn kill_all(markers: &[&str], pgid: i32) {
     }
 }
 
+/// SIGKILL `pids` and wait (bounded) until they are gone.
+fn kill_pids(pids: &[i32]) {
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut left: Vec<i32> = pids.to_vec();
+    while !left.is_empty() && !procs::left(until).is_zero() {
+        for &p in &left {
+            procs::kill_pid(p, Signal::KILL);
+        }
+        procs::wait_any_exit(&left, procs::left(until).min(Duration::from_millis(100)));
+        left.retain(|&p| procs::start_time(p).is_some() && !procs::is_zombie(p));
+    }
+}
+
 /// Reads a pipe on its own thread into a bounded buffer: the first `limit` bytes, or (`tail`)
 /// the last `limit` bytes. It keeps draining past the limit so the writer never blocks.
 struct Capture {
     buf: Arc<Mutex<(Vec<u8>, bool)>>,
     done: mpsc::Receiver<()>,
+    eof: std::cell::Cell<bool>,
 }
 
 impl Capture {
@@ -423,12 +468,24 @@ impl Capture {
             }
             let _ = tx.send(());
         });
-        Capture { buf, done }
+        Capture {
+            buf,
+            done,
+            eof: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Whether EOF was read, waiting up to `wait` for it.
+    fn eof_within(&self, wait: Duration) -> bool {
+        if !self.eof.get() && self.done.recv_timeout(wait).is_ok() {
+            self.eof.set(true);
+        }
+        self.eof.get()
     }
 
     /// (bytes, cut short, saw EOF) after waiting up to `wait` for EOF.
     fn finish(self, wait: Duration) -> (Vec<u8>, bool, bool) {
-        let eof = self.done.recv_timeout(wait).is_ok();
+        let eof = self.eof_within(wait);
         let g = self.buf.lock().unwrap_or_else(|e| e.into_inner());
         (g.0.clone(), g.1, eof)
     }

@@ -16,7 +16,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+use base64::Engine as _;
 use rustix::event::{PollFd, PollFlags, poll};
+use serde_json::Value;
 
 const CHUNK: usize = 64 * 1024;
 
@@ -54,6 +56,7 @@ pub enum Chunk {
 }
 
 /// A line of stdin, without its `\n`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     pub bytes: Vec<u8>,
     pub terminated: bool,
@@ -68,7 +71,7 @@ pub enum Got {
 pub struct Input {
     rx: Option<Receiver<Chunk>>,
     reader: Option<Reader>,
-    pending: Vec<u8>,
+    lines: Lines,
     pub eof: bool,
 }
 
@@ -88,7 +91,7 @@ impl Input {
         Input {
             rx: None,
             reader: None,
-            pending: Vec::new(),
+            lines: Lines::default(),
             eof: false,
         }
     }
@@ -135,7 +138,7 @@ impl Input {
         self.rx = None;
         let devnull = std::fs::File::open("/dev/null")?;
         rustix::stdio::dup2_stdin(devnull.as_fd())?;
-        let mut lines = self.split(leftover);
+        let mut lines = self.lines.push(&leftover);
         if let Got::Lines(last) = self.finish() {
             lines.extend(last);
         }
@@ -154,14 +157,33 @@ impl Input {
             Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
         };
         match got {
-            Ok(Chunk::Data(bytes)) => Got::Lines(self.split(bytes)),
+            Ok(Chunk::Data(bytes)) => Got::Lines(self.lines.push(&bytes)),
             Ok(Chunk::Eof) | Err(RecvTimeoutError::Disconnected) => self.finish(),
             Err(RecvTimeoutError::Timeout) => Got::Timeout,
         }
     }
 
-    fn split(&mut self, bytes: Vec<u8>) -> Vec<Line> {
-        self.pending.extend_from_slice(&bytes);
+    /// EOF: a final unterminated line is delivered first, then EOF on the next wait.
+    fn finish(&mut self) -> Got {
+        self.eof = true;
+        match self.lines.finish() {
+            None => Got::Eof,
+            Some(last) => Got::Lines(vec![last]),
+        }
+    }
+}
+
+/// stdin's bytes cut into lines at `\n`, however they were chunked. Nothing is lost: the lines,
+/// each followed by `\n` when terminated, are the bytes pushed.
+#[derive(Debug, Default)]
+pub struct Lines {
+    pending: Vec<u8>,
+}
+
+impl Lines {
+    /// The lines `bytes` completes; an unfinished line waits for more.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Line> {
+        self.pending.extend_from_slice(bytes);
         let mut lines = Vec::new();
         let mut start = 0;
         while let Some(pos) = self.pending[start..].iter().position(|&b| b == b'\n') {
@@ -175,20 +197,43 @@ impl Input {
         lines
     }
 
-    /// EOF: a final unterminated line is delivered first, then EOF on the next wait.
-    fn finish(&mut self) -> Got {
-        if self.pending.is_empty() {
-            self.eof = true;
-            Got::Eof
-        } else {
-            let bytes = std::mem::take(&mut self.pending);
-            self.eof = true;
-            Got::Lines(vec![Line {
-                bytes,
-                terminated: false,
-            }])
-        }
+    /// The input ended: the last line, if it had no `\n`.
+    pub fn finish(&mut self) -> Option<Line> {
+        (!self.pending.is_empty()).then(|| Line {
+            bytes: std::mem::take(&mut self.pending),
+            terminated: false,
+        })
     }
+}
+
+/// One stdin line as the transcript records it and the engine routes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The line, when valid UTF-8 ...
+    pub raw: Option<String>,
+    /// ... else its bytes in base64.
+    pub b64: Option<String>,
+    /// The message, or why there is none: `None` for a blank line (not an error), else the
+    /// parse error.
+    pub msg: Result<Value, Option<String>>,
+}
+
+/// Decode a stdin line. Anything a supervisor writes decodes (a bad line is recorded, never
+/// fatal to the fake).
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    let (raw, b64) = match String::from_utf8(bytes) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
+        ),
+    };
+    let msg = match &raw {
+        Some(s) if s.trim().is_empty() => Err(None),
+        Some(s) => serde_json::from_str::<Value>(s).map_err(|e| Some(e.to_string())),
+        None => Err(Some("not valid UTF-8".to_string())),
+    };
+    Decoded { raw, b64, msg }
 }
 
 impl Default for Input {

@@ -248,18 +248,11 @@ impl Engine {
 
     /// One stdin line: record it, then route it — handler, awaited response, or the inbox.
     fn take_line(&mut self, line: Line) -> Result<(), Stop> {
-        let (raw, b64) = match String::from_utf8(line.bytes) {
-            Ok(s) => (Some(s), None),
-            Err(e) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
-            ),
-        };
-        let parsed = match &raw {
-            Some(s) if s.trim().is_empty() => Err(None),
-            Some(s) => serde_json::from_str::<Value>(s).map_err(|e| Some(e.to_string())),
-            None => Err(Some("not valid UTF-8".to_string())),
-        };
+        let input::Decoded {
+            raw,
+            b64,
+            msg: parsed,
+        } = input::decode(line.bytes);
         let (msg, error) = match &parsed {
             Ok(v) => (Some(v.clone()), None),
             Err(e) => (None, e.clone()),

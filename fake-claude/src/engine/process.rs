@@ -1,12 +1,13 @@
 //! Process-level behaviour: signals (SIGTERM handling like the real CLI), the watchdog, dying by a
 //! signal, and grandchildren that outlive the fake.
 
+use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use signal_hook::consts::signal::*;
-use signal_hook::iterator::Signals;
 
 use crate::scenario::model::{SigtermPolicy, Spawn};
 use crate::transcript::{Event, Transcript};
@@ -59,59 +60,95 @@ pub fn die_by_signal(sig: i32) -> ! {
     std::process::exit(128 + sig)
 }
 
-/// SIGTERM as the real CLI handles it: exit 143 (or as the scenario says). Runs on its own thread
-/// so it works even while the engine is blocked in a write.
-pub fn install_sigterm(policy: SigtermPolicy, transcript: Arc<Transcript>) {
-    if policy == SigtermPolicy::Default {
-        return;
-    }
-    // SAFETY: the action only stores one atomic into another, which is async-signal-safe.
-    let _ = unsafe { signal_hook::low_level::register(SIGTERM, super::input::snapshot_at_signal) };
-    let Ok(mut signals) = Signals::new([SIGTERM]) else {
-        return;
+/// One thread guards the process: it handles SIGTERM as the real CLI does (exit 143, or as the
+/// scenario says) and ends the run when the watchdog is due, whichever comes first. It runs
+/// beside the engine, so both work even while the engine is blocked in a write. (One thread, not
+/// one each: every thread is a clone, a stack and a malloc arena at start-up, and start-up is
+/// most of a short session's cost.)
+pub fn start_guard(policy: SigtermPolicy, watchdog: Duration, transcript: Arc<Transcript>) {
+    let deadline = Instant::now() + watchdog;
+    let sigterm = match policy {
+        SigtermPolicy::Default => None,
+        _ => sigterm_socket(),
     };
     let _ = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for _ in signals.forever() {
-                match policy {
-                    SigtermPolicy::Ignore => transcript.record(Event::Signal {
-                        signal: "SIGTERM".into(),
-                        action: "ignored".into(),
-                        stdin: super::input::state_at_signal().map(str::to_string),
-                    }),
-                    _ => {
-                        transcript.record(Event::Signal {
-                            signal: "SIGTERM".into(),
-                            action: "exit".into(),
-                            stdin: super::input::state_at_signal().map(str::to_string),
-                        });
-                        transcript.record(Event::Exit { code: 143 });
-                        std::process::exit(143);
-                    }
-                }
-            }
-        });
+        .name("guard".into())
+        .spawn(move || guard(policy, watchdog, deadline, sigterm, &transcript));
 }
 
-/// Ends the run after `after` no matter what the engine is doing.
-pub fn start_watchdog(after: Duration, transcript: Arc<Transcript>) {
-    let _ = std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(move || {
-            std::thread::sleep(after);
-            transcript.record(Event::Watchdog {
-                after_ms: after.as_millis() as u64,
-            });
-            transcript.record(Event::Exit {
-                code: EXIT_WATCHDOG,
-            });
-            crate::cli::say_err(&format!(
-                "fake-claude: watchdog fired after {} ms; exiting {EXIT_WATCHDOG}\n",
-                after.as_millis()
-            ));
-            std::process::exit(EXIT_WATCHDOG);
+/// A socket that receives a byte for each SIGTERM (signal-hook's self-pipe), after the handler
+/// that snapshots the stdin state has run. While it is registered, SIGTERM no longer kills.
+fn sigterm_socket() -> Option<UnixStream> {
+    // SAFETY: the action only stores one atomic into another, which is async-signal-safe.
+    unsafe { signal_hook::low_level::register(SIGTERM, super::input::snapshot_at_signal) }.ok()?;
+    let (rx, tx) = UnixStream::pair().ok()?;
+    signal_hook::low_level::pipe::register(SIGTERM, tx).ok()?;
+    Some(rx)
+}
+
+fn guard(
+    policy: SigtermPolicy,
+    watchdog: Duration,
+    deadline: Instant,
+    mut sigterm: Option<UnixStream>,
+    transcript: &Transcript,
+) {
+    let mut bytes = [0u8; 16];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            watchdog_fires(watchdog, transcript);
+        }
+        let Some(rx) = sigterm.as_mut() else {
+            std::thread::sleep(left);
+            continue;
+        };
+        let _ = rx.set_read_timeout(Some(left));
+        match rx.read(&mut bytes) {
+            Ok(0) => sigterm = None,
+            Ok(n) => {
+                for _ in 0..n {
+                    on_sigterm(policy, transcript);
+                }
+            }
+            // The timeout (the loop then finds the watchdog due) or EINTR.
+            Err(_) => {}
+        }
+    }
+}
+
+fn on_sigterm(policy: SigtermPolicy, transcript: &Transcript) {
+    let stdin = super::input::state_at_signal().map(str::to_string);
+    if policy == SigtermPolicy::Ignore {
+        transcript.record(Event::Signal {
+            signal: "SIGTERM".into(),
+            action: "ignored".into(),
+            stdin,
         });
+        return;
+    }
+    transcript.record(Event::Signal {
+        signal: "SIGTERM".into(),
+        action: "exit".into(),
+        stdin,
+    });
+    transcript.record(Event::Exit { code: 143 });
+    std::process::exit(143);
+}
+
+/// The watchdog is due: no run of a fake outlives it.
+fn watchdog_fires(after: Duration, transcript: &Transcript) -> ! {
+    transcript.record(Event::Watchdog {
+        after_ms: after.as_millis() as u64,
+    });
+    transcript.record(Event::Exit {
+        code: EXIT_WATCHDOG,
+    });
+    crate::cli::say_err(&format!(
+        "fake-claude: watchdog fired after {} ms; exiting {EXIT_WATCHDOG}\n",
+        after.as_millis()
+    ));
+    std::process::exit(EXIT_WATCHDOG);
 }
 
 /// A grandchild that keeps the pipes open and/or ignores SIGTERM — what leaks in production when a

@@ -186,11 +186,13 @@ fn byte_offset(text: &str, line: u64, column: u64) -> Option<usize> {
     let mut off = 0usize;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i as u64 + 1 == line {
+            // Past the end of the line: its last character (a char boundary, unlike
+            // `len - 1` when the file ends in a multi-byte character).
             let col = l
                 .char_indices()
                 .nth(column.saturating_sub(1) as usize)
-                .map(|(b, _)| b)
-                .unwrap_or(l.len().saturating_sub(1));
+                .or_else(|| l.char_indices().last())
+                .map_or(0, |(b, _)| b);
             return Some(off + col);
         }
         off += l.len();

@@ -1,9 +1,11 @@
-//! Command line: `--cli`, `--plan`, `--policy`, `--bug` (repeatable), `--help`.
+//! Command line: `--cli`, `--plan`, `--policy`, `--bug` (repeatable), `--exit-grace`,
+//! `--term-grace`, `--help`.
 //!
-//! Hand-rolled on purpose: four flags do not justify a parser dependency, and every error names
-//! the offending argument. Unknown flags, policies and bug switches are usage errors (exit 2).
+//! Hand-rolled on purpose: a handful of flags do not justify a parser dependency, and every
+//! error names the offending argument. Unknown flags, policies and bug switches are usage errors (exit 2).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::bugs::{Bug, Bugs};
 use crate::policy::Policy;
@@ -13,6 +15,7 @@ reference-supervisor: drive the Claude Code CLI through a plan and report what h
 
 USAGE:
     reference-supervisor [--cli PATH] [--plan PATH] [--policy POLICY] [--bug NAME]...
+                         [--exit-grace DURATION] [--term-grace DURATION]
 
 OPTIONS:
     --cli PATH        the `claude` executable to spawn        [default: $HARNESS_CLI]
@@ -42,6 +45,9 @@ OPTIONS:
                         ignore-hook-block       report a prompt a hook blocked as an empty success
                         ignore-hooks-applied    run on when the CLI did not apply the session's hooks
                         no-needs-input          never flag a question nobody answered
+    --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
+    --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]
+                      (D: 500ms, 2s; a bare number is milliseconds)
     -h, --help        print this help
 
 The report contract is docs/adapters.md. Exit status: 0 when a complete report was written (even if
@@ -55,6 +61,45 @@ pub struct Options {
     pub plan_path: PathBuf,
     pub policy: Policy,
     pub bugs: Bugs,
+    pub graces: Graces,
+}
+
+/// How long teardown waits for each step to work before the next, harder one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Graces {
+    /// After stdin is closed, for the CLI to exit on its own.
+    pub exit: Duration,
+    /// After SIGTERM, before SIGKILL.
+    pub term: Duration,
+}
+
+impl Default for Graces {
+    /// Generous for a real CLI, which flushes its session to disk on EOF.
+    fn default() -> Self {
+        Graces {
+            exit: Duration::from_secs(3),
+            term: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `500ms`, `2s`, or a bare number of milliseconds.
+fn parse_duration(flag: &str, text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, scale) = if let Some(ms) = t.strip_suffix("ms") {
+        (ms, 1)
+    } else if let Some(s) = t.strip_suffix('s') {
+        (s, 1000)
+    } else {
+        (t, 1)
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("{flag} needs a duration like 500ms or 2s, got `{text}`"))
 }
 
 #[derive(Debug)]
@@ -76,6 +121,7 @@ fn parse_with_env(
     let mut plan = None;
     let mut policy = Policy::ForegroundOnly;
     let mut bugs = Bugs::default();
+    let mut graces = Graces::default();
 
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -114,6 +160,8 @@ fn parse_with_env(
                 })?;
                 bugs.enable(bug);
             }
+            "--exit-grace" => graces.exit = parse_duration(&flag, &value("--exit-grace")?)?,
+            "--term-grace" => graces.term = parse_duration(&flag, &value("--term-grace")?)?,
             _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
@@ -129,6 +177,7 @@ fn parse_with_env(
         plan_path,
         policy,
         bugs,
+        graces,
     }))
 }
 
@@ -159,6 +208,23 @@ mod tests {
         assert_eq!(options.plan_path, PathBuf::from("/env/plan.json"));
         assert_eq!(options.policy, Policy::ForegroundOnly);
         assert_eq!(options.bugs, Bugs::default());
+        assert_eq!(options.graces, Graces::default());
+    }
+
+    #[test]
+    fn graces_take_durations() {
+        let options = run_options(&["--exit-grace", "1s", "--term-grace=250ms"]);
+        assert_eq!(options.graces.exit, Duration::from_secs(1));
+        assert_eq!(options.graces.term, Duration::from_millis(250));
+        assert_eq!(
+            run_options(&["--exit-grace", "40"]).graces.exit,
+            Duration::from_millis(40)
+        );
+        assert!(
+            parse_args(&["--term-grace", "soon"])
+                .unwrap_err()
+                .contains("--term-grace needs a duration")
+        );
     }
 
     #[test]

@@ -24,10 +24,8 @@ use crate::policy::{self, Policy};
 use crate::report::{End, Reporter, TurnReport, TurnStatus};
 use crate::turns::{self, Routed, TurnTracker};
 
-/// After stdin is closed, how long the CLI gets to exit on its own.
-const EXIT_GRACE: Duration = Duration::from_secs(3);
-/// After SIGTERM, how long before SIGKILL.
-const TERM_GRACE: Duration = Duration::from_secs(2);
+// After stdin is closed, how long the CLI gets to exit on its own, and after SIGTERM how long
+// before SIGKILL: `Options::graces` (`--exit-grace`, `--term-grace`).
 /// After SIGKILL, how long to wait for the child to be reaped before giving up on it.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// After the CLI exited on its own, how long processes left in its group get between SIGTERM
@@ -292,7 +290,7 @@ impl<'a> Session<'a> {
         if let Some(mut held) = self.held.take() {
             // BUG (trust-exit-code): the exit code decides, whatever the result said (FM-15).
             self.cli.close_stdin();
-            self.wait_for_exit(EXIT_GRACE);
+            self.wait_for_exit(self.options.graces.exit);
             if let Some(code) = self.exit.and_then(|(status, _)| status.code())
                 && code != 0
             {
@@ -379,8 +377,8 @@ impl<'a> Session<'a> {
         self.actions.sort_by_key(|scheduled| scheduled.due);
     }
 
-    /// Close stdin; give the CLI `EXIT_GRACE` to exit; SIGTERM its process group; after
-    /// `TERM_GRACE`, SIGKILL it. The child is always reaped (by the waiter thread), and whatever
+    /// Close stdin; give the CLI the exit grace to exit; SIGTERM its process group; after
+    /// the term grace, SIGKILL it. The child is always reaped (by the waiter thread), and whatever
     /// it left in its process group is killed too.
     fn teardown(&mut self) {
         for skipped in std::mem::take(&mut self.actions) {
@@ -397,13 +395,13 @@ impl<'a> Session<'a> {
             // closed only once the CLI is gone (FM-18).
             self.send_signal(Signal::TERM, "SIGTERM", whole_group, "signal_sent");
             signalled = true;
-            self.wait_for_exit(TERM_GRACE);
+            self.wait_for_exit(self.options.graces.term);
         }
         self.cli.close_stdin();
-        let mut exited = self.wait_for_exit(EXIT_GRACE);
+        let mut exited = self.wait_for_exit(self.options.graces.exit);
         let no_sigkill = self.options.bugs.has(Bug::NoSigkill);
         for (signal, name, grace) in [
-            (Signal::TERM, "SIGTERM", TERM_GRACE),
+            (Signal::TERM, "SIGTERM", self.options.graces.term),
             (Signal::KILL, "SIGKILL", KILL_GRACE),
         ] {
             if exited || (no_sigkill && signal == Signal::KILL) {
@@ -417,7 +415,7 @@ impl<'a> Session<'a> {
         if !exited {
             self.report.event(
                 "cli_not_reaped",
-                json!({"waited_ms": (EXIT_GRACE + TERM_GRACE + KILL_GRACE).as_millis() as u64}),
+                json!({"waited_ms": (self.options.graces.exit + self.options.graces.term + KILL_GRACE).as_millis() as u64}),
             );
         }
 
