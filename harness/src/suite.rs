@@ -184,6 +184,10 @@ pub struct Cell {
     /// A harness-side error (not the supervisor's fault): exit code 3.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internal_error: Option<String>,
+    /// A hash of the normalized run (what the snapshot holds), so repeated runs can be compared
+    /// beyond their verdicts (`bench/stress`). Comparable only between runs of the same build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_digest: Option<String>,
 }
 
 impl Cell {
@@ -200,6 +204,7 @@ impl Cell {
             adapter_exit: None,
             duration_ms: 0,
             internal_error: None,
+            run_digest: None,
         }
     }
 
@@ -265,6 +270,7 @@ pub fn execute(
     let mut cell = classify(sup, case, &verdict);
     cell.duration_ms = millis(start.elapsed());
     cell.adapter_exit = Some(run.adapter_exit.clone());
+    cell.run_digest = Some(digest(&crate::normalize::normalized_run(&run, &verdict)));
     if opts.keep
         || cell.outcome == Outcome::Fail
         || std::env::var_os("HARNESS_KEEP").is_some_and(|v| v == "1")
@@ -298,6 +304,14 @@ pub fn classify(sup: &Supervisor, case: &Case, verdict: &Verdict) -> Cell {
     cell.violations = verdict.violations.clone();
     cell.waived = verdict.waived.clone();
     cell
+}
+
+/// SipHash with fixed keys: stable within one build, which is all a repeat comparison needs.
+fn digest(text: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 fn violation(id: &str, message: String) -> Violation {

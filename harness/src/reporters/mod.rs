@@ -80,6 +80,7 @@ pub(crate) mod sample {
             adapter_exit: None,
             duration_ms: 12,
             internal_error: None,
+            run_digest: None,
         }
     }
 
