@@ -14,16 +14,20 @@ pub struct Ran {
     pub status: i32,
 }
 
+/// `cmd` with stdin and stdout piped, stderr discarded.
+fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", cmd.get_program()))
+}
+
 /// Spawn `cmd`, write `input` to its stdin and close it, drain stdout (64 KiB reads, the way a
 /// supervisor's reader thread does), and reap it.
 pub fn run(cmd: &mut Command, input: &[u8]) -> Ran {
     let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", cmd.get_program()));
+    let mut child = spawn_piped(cmd);
     let mut stdin = child.stdin.take().expect("piped");
     let input = input.to_vec();
     // On its own thread: a child that writes before it reads must not deadlock the bench.
@@ -44,12 +48,7 @@ pub fn run(cmd: &mut Command, input: &[u8]) -> Ran {
 /// timestamped: for pauses between writes.
 pub fn run_timed_reads(cmd: &mut Command) -> (Vec<(Instant, usize)>, Ran) {
     let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot spawn {:?}: {e}", cmd.get_program()));
+    let mut child = spawn_piped(cmd);
     let stdin = child.stdin.take();
     let mut out = child.stdout.take().expect("piped");
     let mut reads = Vec::new();

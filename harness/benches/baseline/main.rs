@@ -41,6 +41,9 @@ struct Env {
 
 const MIB: u64 = 1 << 20;
 
+/// One benchmark: its rows, each a figure next to the baseline it was measured against.
+type Bench = fn(&Env) -> Vec<Row>;
+
 fn main() {
     let mut quick = false;
     let mut only: Vec<String> = Vec::new();
@@ -62,7 +65,7 @@ fn main() {
     let env = setup(quick);
     let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut rows = Vec::new();
-    let benches: [(&str, fn(&Env) -> Vec<Row>); 6] = [
+    let benches: [(&str, Bench); 6] = [
         ("one-turn", one_turn),
         ("transcript", transcript_growth),
         ("burst", burst),

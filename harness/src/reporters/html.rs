@@ -95,12 +95,8 @@ pub fn render(r: &SuiteResult) -> String {
         }
         o.push_str("</tr>\n");
     }
-    o.push_str("</table>\n<p>✅ pass · ❌ fail · ⚠️ known failure · ⭐ unexpected pass (remove it from known failures) · ➖ skipped (capability not claimed)</p>\n");
-    let details: Vec<&Cell> = r
-        .cells
-        .iter()
-        .filter(|c| c.outcome != Outcome::Pass)
-        .collect();
+    let _ = writeln!(o, "</table>\n<p>{}</p>", super::LEGEND);
+    let details = super::details(r);
     if !details.is_empty() {
         o.push_str("<h2>Details</h2>\n");
     }

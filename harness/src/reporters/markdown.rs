@@ -32,16 +32,9 @@ pub fn render(r: &SuiteResult) -> String {
         }
         out.push('\n');
     }
-    out.push_str(
-        "\nLegend: ✅ pass · ❌ fail · ⚠️ known failure · ⭐ unexpected pass (remove it from \
-         known failures) · ➖ skipped (capability not claimed)\n",
-    );
+    let _ = writeln!(out, "\nLegend: {}", super::LEGEND);
     let _ = writeln!(out, "\n{}", super::text::summary_line(r));
-    let details: Vec<&Cell> = r
-        .cells
-        .iter()
-        .filter(|c| c.outcome != Outcome::Pass)
-        .collect();
+    let details = super::details(r);
     if !details.is_empty() {
         out.push_str("\n## Details\n");
         for c in details {

@@ -7,7 +7,19 @@ pub mod junit;
 pub mod markdown;
 pub mod text;
 
-use crate::suite::SuiteResult;
+use crate::suite::{Cell, Outcome, SuiteResult};
+
+/// What the matrix symbols mean (markdown and HTML).
+pub const LEGEND: &str = "✅ pass · ❌ fail · ⚠️ known failure · ⭐ unexpected pass (remove it from \
+                          known failures) · ➖ skipped (capability not claimed)";
+
+/// The cells a report details: everything that did not simply pass.
+pub fn details(r: &SuiteResult) -> Vec<&Cell> {
+    r.cells
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .collect()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
