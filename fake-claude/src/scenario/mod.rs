@@ -34,6 +34,7 @@ pub fn default_scenario() -> Loaded {
             watchdog: None,
             seed: None,
             on_sigterm: None,
+            chunking: None,
             handlers: Default::default(),
             drive: Default::default(),
             expect: Default::default(),

@@ -54,6 +54,12 @@ pub struct Scenario {
     /// `default` (die by the signal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_sigterm: Option<SigtermPolicy>,
+    /// Cut every stdout message write that has no split of its own — turn frames, handler
+    /// answers, `emit` and `write` steps — into pieces of these sizes: the same bytes with other
+    /// write boundaries (a piece can end inside a UTF-8 character). For re-chunking a whole
+    /// conversation without touching its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunking: Option<Chunking>,
     /// Answers to control requests the supervisor may send at any time, by subtype (`initialize`,
     /// `interrupt`, `set_permission_mode`, `set_model`, `mcp_status`, `stop_task`, ... or `*` for any
     /// other). Unlisted subtypes get the profile's default answer.
@@ -80,6 +86,18 @@ pub enum SigtermPolicy {
     Ignore,
     /// Die by the signal.
     Default,
+}
+
+/// How stdout writes are cut into pieces (see `Scenario::chunking`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chunking {
+    /// Piece sizes in bytes, taken in turn and cycled across writes (`[1, 7, 4096]`); zeros are
+    /// skipped.
+    pub sizes: Vec<usize>,
+    /// Pause between the pieces of one write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Millis>,
 }
 
 /// How a control request from the supervisor is answered.
