@@ -149,7 +149,7 @@ fn conflicting_handler_points_at_handlers() {
         "2:1",
         &[
             "handlers.interrupt",
-            "at most one of respond, error, never, script",
+            "at most one of respond, with, error, never, script",
         ],
     );
 }

@@ -112,3 +112,27 @@ fn every_scenario_round_trips_through_yaml() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The library table in scenarios/README.md lists every scenario (generated regressions under
+/// `regressions/` excepted), so the docs cannot silently fall behind the library.
+#[test]
+fn every_library_scenario_is_listed_in_the_readme() {
+    let root = repo().join("scenarios");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut files = Vec::new();
+    yaml_files(&root, &mut files);
+    let missing: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let rel = f.strip_prefix(&root).ok()?.to_str()?.to_string();
+            let id = rel.strip_suffix(".yaml")?.to_string();
+            (!id.starts_with("regressions/") && !readme.contains(&format!("[`{id}`]({rel})")))
+                .then_some(id)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "scenarios/README.md's library table lacks: {}",
+        missing.join(", ")
+    );
+}

@@ -909,6 +909,44 @@ script:
 }
 
 #[test]
+fn close_stdin_makes_the_next_write_fail_while_stdout_stays_open() {
+    let f = Fake::new(
+        r#"
+script:
+  - expect: {match: {type: user}}
+  - close_stdin: {}
+  - emit: {json: {type: closed}}
+  - expect: {match: {type: user}, on_eof: continue}
+  - emit: {json: {type: still-here}}
+  - hang: {}
+"#,
+    );
+    let mut live = f.live();
+    live.send(&user("before"));
+    assert_eq!(live.next(), json!({"type": "closed"}));
+    // The read end is gone: the write fails with EPIPE (the test binary ignores SIGPIPE). A
+    // pipe with room may take one write before the close is seen, never two.
+    let line = format!("{}\n", user("after"));
+    let failed = (0..2).find_map(|_| live.try_send_raw(line.as_bytes()).err());
+    assert_eq!(
+        failed.map(|e| e.kind()),
+        Some(std::io::ErrorKind::BrokenPipe)
+    );
+    assert_eq!(live.next(), json!({"type": "still-here"}));
+    assert!(live.child.try_wait().unwrap().is_none(), "the fake runs on");
+    signal(live.pid(), Signal::TERM);
+    assert_eq!(live.wait(RUN_DEADLINE).code(), Some(143));
+    let recs = f.transcript();
+    assert_eq!(steps(&recs, "close_stdin")[0].0, "closed");
+    assert!(find(&recs, |e| matches!(e, Event::StdinEof)).is_none());
+    let prompts = recs
+        .iter()
+        .filter(|r| matches!(&r.event, Event::Stdin { msg: Some(m), .. } if m["type"] == "user"))
+        .count();
+    assert_eq!(prompts, 1, "nothing written after the close is read");
+}
+
+#[test]
 fn hang_without_reading_stdin_blocks_the_writer() {
     let f = Fake::new(
         r#"
@@ -1619,4 +1657,84 @@ script:
     std::thread::sleep(Duration::from_millis(300));
     assert!(alive(grandchild.0), "the grandchild ignores SIGTERM");
     signal(grandchild.0, Signal::KILL);
+}
+
+#[test]
+fn hooks_registered_in_initialize_are_template_variables_and_with_merges_into_the_answer() {
+    let f = Fake::new(
+        r#"
+handlers:
+  initialize: {with: {hooks_applied: false}}
+script:
+  - expect: {match: {type: user}}
+  - request:
+      request_id: h1
+      hook_callback: {callback_id: "{{ hooks.UserPromptSubmit.0 }}", hook_event_name: UserPromptSubmit, prompt: "hi"}
+      capture: {decision: response.response.decision}
+  - emit: {json: {type: answered, decision: "{{ decision }}", pre: "{{ hooks.PreToolUse }}"}}
+"#,
+    );
+    let mut live = f.live();
+    live.send(&control(
+        "i1",
+        json!({"subtype": "initialize", "hooks": {
+            "PreToolUse": [{"matcher": "Bash", "hookCallbackIds": ["hook_0"]},
+                           {"matcher": null, "hookCallbackIds": ["hook_1"]}],
+            "UserPromptSubmit": [{"matcher": null, "hookCallbackIds": ["hook_2"]}]}}),
+    ));
+    let init = live.next();
+    assert_eq!(init["response"]["request_id"], "i1");
+    assert_eq!(init["response"]["response"]["hooks_applied"], false);
+    assert!(
+        init["response"]["response"]["commands"].is_array(),
+        "the default answer is kept"
+    );
+    live.send(&user("hi"));
+    let request = live.next();
+    assert_eq!(
+        request["request"],
+        json!({"subtype": "hook_callback", "callback_id": "hook_2", "input": {
+            "session_id": request["request"]["input"]["session_id"],
+            "transcript_path": request["request"]["input"]["transcript_path"],
+            "cwd": request["request"]["input"]["cwd"],
+            "permission_mode": "default",
+            "hook_event_name": "UserPromptSubmit", "prompt": "hi"}}),
+        "a prompt-level hook carries no tool_use_id"
+    );
+    live.send(
+        &json!({"type": "control_response", "response": {"subtype": "success",
+        "request_id": "h1", "response": {"decision": "block", "reason": "policy"}}}),
+    );
+    assert_eq!(
+        live.next(),
+        json!({"type": "answered", "decision": "block", "pre": ["hook_0", "hook_1"]})
+    );
+    live.close_stdin();
+    assert_eq!(live.wait(RUN_DEADLINE).code(), Some(0));
+}
+
+#[test]
+fn turn_after_messages_share_the_results_write() {
+    let f =
+        Fake::new("script:\n  - turn: {reply: one, after: [{init: {}}, {json: {type: next}}]}\n");
+    let r = f.run(&lines(&[user("q")]));
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    let recs = f.transcript();
+    let last_write = stdout_records(&recs)
+        .into_iter()
+        .rev()
+        .find_map(|r| match &r.event {
+            Event::Stdout { msgs: Some(m), .. } => Some(m.clone()),
+            _ => None,
+        })
+        .expect("a stdout write");
+    let kinds: Vec<&str> = last_write
+        .iter()
+        .map(|m| {
+            m["subtype"]
+                .as_str()
+                .unwrap_or(m["type"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(kinds, ["success", "init", "next"]);
 }

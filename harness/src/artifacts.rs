@@ -13,7 +13,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnReport {
     pub index: usize,
-    /// `completed`, `failed`, `aborted` or `timeout`.
+    /// `completed`, `failed`, `aborted`, `timeout` or `blocked`.
     pub status: String,
     #[serde(default)]
     pub output: Option<String>,
@@ -21,6 +21,9 @@ pub struct TurnReport {
     pub error: Option<String>,
     #[serde(default)]
     pub messages: Vec<Value>,
+    /// The supervisor flagged the turn as waiting for a human (absent: no flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_input: Option<bool>,
 }
 
 /// The `{"type":"end",...}` line.

@@ -68,6 +68,10 @@ pub struct TurnExpectation {
     /// Author outputs are patterns (`[..]` globs); derived ones are exact.
     pub output: Option<Exp<String>>,
     pub error_contains: Option<Exp<String>>,
+    /// Author-written only: the flag is the supervisor's judgement, nothing to derive it from.
+    pub needs_input: Option<Exp<bool>>,
+    /// Author-written patterns on the turn's surfaced messages (`expect.turns[i].messages`).
+    pub messages: Vec<Exp<StdinExpect>>,
 }
 
 fn status_name(s: TurnStatus) -> &'static str {
@@ -76,6 +80,7 @@ fn status_name(s: TurnStatus) -> &'static str {
         TurnStatus::Failed => "failed",
         TurnStatus::Aborted => "aborted",
         TurnStatus::Timeout => "timeout",
+        TurnStatus::Blocked => "blocked",
     }
 }
 
@@ -133,8 +138,24 @@ fn turn_expectations_with(
                 if let Some(c) = &t.error_contains {
                     e.error_contains = Some(Exp {
                         value: c.clone(),
-                        origin,
+                        origin: origin.clone(),
                     });
+                }
+                if let Some(b) = t.needs_input {
+                    e.needs_input = Some(Exp {
+                        value: b,
+                        origin: origin.clone(),
+                    });
+                }
+                if !t.messages.is_empty() {
+                    e.messages = t
+                        .messages
+                        .iter()
+                        .map(|m| Exp {
+                            value: m.clone(),
+                            origin: origin.clone(),
+                        })
+                        .collect();
                 }
             };
             if let Some(t) = general {
@@ -467,6 +488,62 @@ fn check_turn(
             });
         }
     }
+
+    if let Some(want) = &e.needs_input {
+        let got = t.needs_input.unwrap_or(false);
+        if got != want.value {
+            out.push(Violation {
+                id: id("needs_input"),
+                message: format!(
+                    "turn {n}: expected the supervisor to {} the turn as needing input{} but it {}",
+                    if want.value { "flag" } else { "not flag" },
+                    want.origin.note(),
+                    if got {
+                        "did".to_string()
+                    } else {
+                        format!("reported it {} without the flag", t.status)
+                    }
+                ),
+                records: want.origin.records(),
+            });
+        }
+    }
+
+    for (j, m) in e.messages.iter().enumerate() {
+        let hits = t
+            .messages
+            .iter()
+            .filter(|msg| matcher::matches(&m.value.pattern, msg).is_ok())
+            .count();
+        let (ok, want) = count_wanted(m.value.count, hits, "surfaced message");
+        if !ok {
+            out.push(Violation {
+                id: format!("expect.turns[{i}].messages[{j}]"),
+                message: format!(
+                    "turn {n}: expected {want} matching {}{}{}: found {hits} among its {} message(s)",
+                    pattern_text(&m.value.pattern),
+                    m.value
+                        .because
+                        .as_deref()
+                        .map(|b| format!(" ({b})"))
+                        .unwrap_or_default(),
+                    m.origin.note(),
+                    t.messages.len()
+                ),
+                records: m.origin.records(),
+            });
+        }
+    }
+}
+
+/// Whether `hits` satisfies an expected `count` (absent: at least one), and the wording of it.
+fn count_wanted(count: Option<u32>, hits: usize, what: &str) -> (bool, String) {
+    match count {
+        None => (hits > 0, format!("at least one {what}")),
+        Some(0) => (hits == 0, format!("no {what}")),
+        Some(1) => (hits == 1, format!("exactly one {what}")),
+        Some(k) => (hits == k as usize, format!("exactly {k} {what}s")),
+    }
 }
 
 /// The stdin messages the supervisor wrote (all invocations), with their record indexes.
@@ -508,15 +585,7 @@ fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) 
             .filter(|(_, m)| matcher::matches(&s.pattern, m).is_ok())
             .map(|(i, _)| *i)
             .collect();
-        let (ok, want) = match s.count {
-            None => (!hits.is_empty(), "at least one stdin message".to_string()),
-            Some(0) => (hits.is_empty(), "no stdin message".to_string()),
-            Some(1) => (hits.len() == 1, "exactly one stdin message".to_string()),
-            Some(k) => (
-                hits.len() == k as usize,
-                format!("exactly {k} stdin messages"),
-            ),
-        };
+        let (ok, want) = count_wanted(s.count, hits.len(), "stdin message");
         if ok {
             continue;
         }

@@ -8,7 +8,7 @@
 //! Prompts with `pad_to_bytes` are padded here with deterministic filler, so every adapter
 //! writes exactly the same bytes and snapshots stay stable.
 
-use fake_claude::scenario::model::{Drive, DriveMode, DriveTurn};
+use fake_claude::scenario::model::{Drive, DriveHook, DriveMode, DriveTurn};
 use serde_json::{Map, Value, json};
 
 /// Plan format version.
@@ -36,13 +36,49 @@ pub fn build(scenario_id: &str, drive: &Drive) -> Value {
         DriveMode::MultiTurn => "multi_turn",
     };
     let turns: Vec<Value> = drive.turns.iter().map(turn).collect();
-    json!({
+    let mut plan = json!({
         "version": VERSION,
         "scenario": scenario_id,
         "mode": mode,
         "turns": turns,
         "turn_timeout_ms": turn_timeout_ms(drive),
-    })
+    });
+    if !drive.hooks.is_empty() {
+        plan["hooks"] = drive.hooks.iter().map(hook).collect();
+    }
+    if let Some(c) = &drive.can_use_tool {
+        plan["can_use_tool"] = callback(c.delay.map(|d| d.0), c.fail.as_deref());
+    }
+    plan
+}
+
+/// `{"event": …, "matcher": …, "answer": {…}, "delay_ms"?: N, "fail"?: "…"}`.
+fn hook(h: &DriveHook) -> Value {
+    let mut m = Map::new();
+    m.insert("event".into(), json!(h.event));
+    m.insert("matcher".into(), json!(h.matcher));
+    m.insert(
+        "answer".into(),
+        h.answer.clone().unwrap_or_else(|| json!({})),
+    );
+    callback_into(&mut m, h.delay.map(|d| d.0), h.fail.as_deref());
+    Value::Object(m)
+}
+
+/// `{"delay_ms"?: N, "fail"?: "…"}`.
+fn callback(delay_ms: Option<u64>, fail: Option<&str>) -> Value {
+    let mut m = Map::new();
+    callback_into(&mut m, delay_ms, fail);
+    Value::Object(m)
+}
+
+fn callback_into(m: &mut Map<String, Value>, delay_ms: Option<u64>, fail: Option<&str>) {
+    if let Some(d) = delay_ms {
+        m.insert("delay_ms".into(), json!(d));
+    }
+    if let Some(f) = fail {
+        m.insert("fail".into(), json!(f));
+    }
 }
 
 fn turn(t: &DriveTurn) -> Value {
@@ -127,6 +163,45 @@ mod tests {
         let plan = build("x/two", &two);
         assert_eq!(plan["mode"], "multi_turn");
         assert_eq!(plan["turn_timeout_ms"], 2500);
+    }
+
+    #[test]
+    fn hooks_and_callback_behaviour_go_into_the_plan_only_when_given() {
+        use fake_claude::scenario::model::{DriveCallback, DriveHook};
+        let mut drive = Drive {
+            turns: vec![turn_of("a", None)],
+            ..Drive::default()
+        };
+        let plan = build("x", &drive);
+        assert!(plan.get("hooks").is_none() && plan.get("can_use_tool").is_none());
+        drive.hooks = vec![
+            DriveHook {
+                event: "UserPromptSubmit".into(),
+                answer: Some(json!({"decision": "block", "reason": "policy"})),
+                ..DriveHook::default()
+            },
+            DriveHook {
+                event: "PreToolUse".into(),
+                matcher: Some("Bash".into()),
+                delay: Some(Millis(20)),
+                fail: Some("boom".into()),
+                ..DriveHook::default()
+            },
+        ];
+        drive.can_use_tool = Some(DriveCallback {
+            delay: Some(Millis(10_000)),
+            fail: None,
+        });
+        let plan = build("x", &drive);
+        assert_eq!(
+            plan["hooks"],
+            json!([
+                {"event": "UserPromptSubmit", "matcher": null,
+                 "answer": {"decision": "block", "reason": "policy"}},
+                {"event": "PreToolUse", "matcher": "Bash", "answer": {}, "delay_ms": 20, "fail": "boom"}
+            ])
+        );
+        assert_eq!(plan["can_use_tool"], json!({"delay_ms": 10_000}));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::artifacts::{EndReport, Report, TurnReport};
 
-const TURN_STATUSES: [&str; 4] = ["completed", "failed", "aborted", "timeout"];
+/// The turn statuses of the adapter contract (docs/adapters.md §3.1).
+pub const TURN_STATUSES: [&str; 5] = ["completed", "failed", "aborted", "timeout", "blocked"];
 const END_STATUSES: [&str; 2] = ["ok", "error"];
 
 /// Parse `stdout`. `truncated` says the harness stopped storing it (size bound); `plan_turns`
@@ -146,6 +147,17 @@ fn turn(r: &mut Report, n: usize, obj: &Map<String, Value>) {
             Vec::new()
         }
     };
+    let needs_input = match obj.get("needs_input") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(v) => {
+            problems.push(format!(
+                "turn `needs_input` must be a boolean, got {}",
+                kind(v)
+            ));
+            None
+        }
+    };
     let expected = r.turns.len();
     if let Some(i) = index
         && i != expected
@@ -160,6 +172,7 @@ fn turn(r: &mut Report, n: usize, obj: &Map<String, Value>) {
         output,
         error,
         messages,
+        needs_input,
     });
 }
 

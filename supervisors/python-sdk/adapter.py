@@ -4,8 +4,9 @@ Contract: docs/adapters.md. The harness sets HARNESS_CLI (the fake `claude` to u
 and HARNESS_PLAN (the drive plan); this prints the JSONL report on stdout. It uses the SDK the way
 its documentation shows: ClaudeSDKClient with query() + receive_response() per turn for multi-turn
 plans, and query() for one-shot plans, with a can_use_tool callback that allows every tool call
-unchanged (a pass-through permission policy). What the SDK gets wrong shows up in the report; the
-adapter itself adds no workarounds.
+unchanged (a pass-through permission policy) and the plan's hooks registered as HookMatchers;
+both take the plan's delay or throw its failure. What the SDK gets wrong shows up in the report;
+the adapter itself adds no workarounds.
 """
 
 import asyncio
@@ -14,7 +15,7 @@ import os
 import sys
 import traceback
 
-from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, query
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, HookMatcher, query
 from claude_agent_sdk.types import PermissionResultAllow
 
 OUT = sys.stdout
@@ -99,12 +100,36 @@ def turn_record(index, messages, error=None, timed_out=False, interrupted=False)
     return rec
 
 
-async def allow_all(tool_name, tool_input, context):
-    return PermissionResultAllow(updated_input=tool_input)
+async def behave(behaviour):
+    """A user callback's behaviour from the plan: take `delay_ms`, or throw with `fail`."""
+    await asyncio.sleep(behaviour.get("delay_ms", 0) / 1000)
+    if behaviour.get("fail"):
+        raise RuntimeError(behaviour["fail"])
 
 
-def options(cli):
-    return ClaudeAgentOptions(cli_path=cli, can_use_tool=allow_all)
+def permission_callback(behaviour):
+    """The user's can_use_tool callback: allows every call unchanged (after the plan's delay)."""
+    async def allow_all(tool_name, tool_input, context):
+        await behave(behaviour)
+        return PermissionResultAllow(updated_input=tool_input)
+    return allow_all
+
+
+def hook_callback(hook):
+    """A hook the user registers: answers the plan's hook output (after its delay)."""
+    async def callback(input_data, tool_use_id, context):
+        await behave(hook)
+        return dict(hook.get("answer") or {})
+    return callback
+
+
+def options(cli, plan):
+    hooks = {}
+    for hook in plan.get("hooks") or []:
+        hooks.setdefault(hook["event"], []).append(
+            HookMatcher(matcher=hook.get("matcher"), hooks=[hook_callback(hook)]))
+    return ClaudeAgentOptions(cli_path=cli, can_use_tool=permission_callback(plan.get("can_use_tool") or {}),
+                              hooks=hooks or None)
 
 
 async def run_actions(client, actions, flags):
@@ -125,7 +150,7 @@ async def run_actions(client, actions, flags):
 
 
 async def multi_turn(plan, cli, timeout):
-    async with ClaudeSDKClient(options=options(cli)) as client:
+    async with ClaudeSDKClient(options=options(cli, plan)) as client:
         turns = plan["turns"]
         sent = 0  # prompts written so far
         for i, turn in enumerate(turns):
@@ -167,7 +192,7 @@ async def one_shot(plan, cli, timeout):
                "parent_tool_use_id": None, "session_id": ""}
 
     async def collect():
-        async for m in query(prompt=prompt_stream(), options=options(cli)):
+        async for m in query(prompt=prompt_stream(), options=options(cli, plan)):
             messages.append(m)
 
     try:

@@ -5,7 +5,8 @@
 // It uses the SDK as its docs show: one query() whose prompt is an async generator of user
 // messages (streaming input). The SDK has no per-turn iterator, so — like its users — the adapter
 // takes the next `result` after a prompt as that prompt's answer, then sends the next prompt.
-// Permission requests are allowed unchanged (a pass-through policy). No workarounds are added.
+// Permission requests are allowed unchanged (a pass-through policy); the plan's hooks are
+// registered; both take the plan's delay or throw its failure. No workarounds are added.
 import { readFileSync } from "node:fs";
 import { query } from "@anthropic-ai/claude-agent-sdk";
 
@@ -68,11 +69,27 @@ async function main() {
     }
   }
 
+  // The user's callbacks, with the plan's behaviour: a delay, or a throw.
+  const behave = async (b = {}) => {
+    await new Promise((r) => setTimeout(r, b.delay_ms ?? 0));
+    if (b.fail) throw new Error(b.fail);
+  };
+  const hooks = {};
+  for (const h of plan.hooks ?? []) {
+    (hooks[h.event] ??= []).push({
+      matcher: h.matcher ?? undefined,
+      hooks: [async () => { await behave(h); return { ...(h.answer ?? {}) }; }],
+    });
+  }
   const q = query({
     prompt: prompts(),
     options: {
       pathToClaudeCodeExecutable: cli,
-      canUseTool: async (_tool, input) => ({ behavior: "allow", updatedInput: input }),
+      canUseTool: async (_tool, input) => {
+        await behave(plan.can_use_tool);
+        return { behavior: "allow", updatedInput: input };
+      },
+      ...(plan.hooks?.length ? { hooks } : {}),
     },
   });
   const it = q[Symbol.asyncIterator]();

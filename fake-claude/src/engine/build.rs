@@ -186,6 +186,7 @@ pub fn control_request(session: &mut Session, r: &ControlRequestSpec) -> Value {
             h.tool_name.as_deref(),
             h.tool_input.clone(),
             h.tool_use_id.as_deref(),
+            h.prompt.as_deref(),
         )
     } else if let Some(m) = &r.mcp_message {
         Session::mcp_message_request(&m.server_name, m.message.clone())

@@ -4,12 +4,19 @@
 //! burst before reading really does not read stdin (the Multica deadlock, FM-08). The channel has
 //! no buffer: while the engine does not receive, the thread holds at most one chunk and the pipe
 //! fills up — which is what "stop reading stdin" must mean.
+//!
+//! The thread polls stdin together with a wake pipe before each read, so [`Input::close`] can stop
+//! it without a read(2) in flight: on Linux a thread blocked in read keeps the pipe open after
+//! fd 0 is closed, and the supervisor would never see EPIPE (FM-19).
 
 use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Instant;
+
+use rustix::event::{PollFd, PollFlags, poll};
 
 const CHUNK: usize = 64 * 1024;
 
@@ -60,14 +67,27 @@ pub enum Got {
 
 pub struct Input {
     rx: Option<Receiver<Chunk>>,
+    reader: Option<Reader>,
     pending: Vec<u8>,
     pub eof: bool,
+}
+
+/// The running stdin thread and the write end of its wake pipe.
+struct Reader {
+    wake: OwnedFd,
+    thread: JoinHandle<Option<Vec<u8>>>,
+}
+
+/// What [`Input::close`] found: lines the thread had read but not handed over yet.
+pub struct Closed {
+    pub lines: Vec<Line>,
 }
 
 impl Input {
     pub fn new() -> Self {
         Input {
             rx: None,
+            reader: None,
             pending: Vec::new(),
             eof: false,
         }
@@ -78,14 +98,49 @@ impl Input {
     }
 
     fn start(&mut self) -> &Receiver<Chunk> {
-        self.rx.get_or_insert_with(|| {
+        if self.rx.is_none() {
             let (tx, rx) = sync_channel(0);
-            thread::Builder::new()
+            // Without a wake pipe the thread could not be stopped; reading still works.
+            let (wake_rx, wake_tx) = match rustix::pipe::pipe() {
+                Ok((r, w)) => (Some(r), Some(w)),
+                Err(_) => (None, None),
+            };
+            let thread = thread::Builder::new()
                 .name("stdin".into())
-                .spawn(move || read_loop(tx))
+                .spawn(move || read_loop(tx, wake_rx))
                 .ok();
-            rx
-        })
+            if let (Some(wake), Some(thread)) = (wake_tx, thread) {
+                self.reader = Some(Reader { wake, thread });
+            }
+            self.rx = Some(rx);
+        }
+        self.rx.as_ref().expect("set above")
+    }
+
+    /// The CLI closes its own stdin (FM-19): stop the reader thread, then point fd 0 at
+    /// /dev/null, which closes the pipe's read end, so the supervisor's next write fails with
+    /// EPIPE. From here on every wait sees EOF. Input the thread had already read is returned
+    /// (split into lines) so it can still be recorded; bytes left in the pipe are lost, as with
+    /// the real CLI.
+    pub fn close(&mut self) -> std::io::Result<Closed> {
+        let mut leftover = Vec::new();
+        if let Some(reader) = self.reader.take() {
+            // Drop the receiver first: a thread blocked handing over a chunk gives up at once.
+            self.rx = None;
+            let _ = rustix::io::write(&reader.wake, b"x");
+            if let Ok(Some(bytes)) = reader.thread.join() {
+                leftover = bytes;
+            }
+        }
+        self.rx = None;
+        let devnull = std::fs::File::open("/dev/null")?;
+        rustix::stdio::dup2_stdin(devnull.as_fd())?;
+        let mut lines = self.split(leftover);
+        if let Got::Lines(last) = self.finish() {
+            lines.extend(last);
+        }
+        self.eof = true;
+        Ok(Closed { lines })
     }
 
     /// Wait until input arrives or `deadline` passes (`None`: wait as long as it takes).
@@ -142,11 +197,19 @@ impl Default for Input {
     }
 }
 
-fn read_loop(tx: SyncSender<Chunk>) {
+/// Reads stdin until EOF, or until `wake` becomes readable ([`Input::close`]). Returns a chunk it
+/// read but could not hand over because the engine stopped listening.
+fn read_loop(tx: SyncSender<Chunk>, wake: Option<OwnedFd>) -> Option<Vec<u8>> {
     let mut stdin = std::io::stdin().lock();
     let mut buf = vec![0u8; CHUNK];
     loop {
         STATE.store(READING, Ordering::SeqCst);
+        if let Some(wake) = &wake
+            && woken(wake)
+        {
+            STATE.store(IDLE, Ordering::SeqCst);
+            return None;
+        }
         let got = stdin.read(&mut buf);
         STATE.store(
             if matches!(got, Ok(0)) { CLOSED } else { IDLE },
@@ -155,18 +218,38 @@ fn read_loop(tx: SyncSender<Chunk>) {
         match got {
             Ok(0) => {
                 let _ = tx.send(Chunk::Eof);
-                return;
+                return None;
             }
             Ok(n) => {
-                if tx.send(Chunk::Data(buf[..n].to_vec())).is_err() {
-                    return;
+                if let Err(unsent) = tx.send(Chunk::Data(buf[..n].to_vec())) {
+                    return match unsent.0 {
+                        Chunk::Data(bytes) => Some(bytes),
+                        Chunk::Eof => None,
+                    };
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => {
                 let _ = tx.send(Chunk::Eof);
-                return;
+                return None;
             }
+        }
+    }
+}
+
+/// Blocks until stdin or `wake` is readable; `true` when it was `wake`. A poll error falls
+/// through to a plain blocking read (the thread can then no longer be stopped, only read).
+fn woken(wake: &OwnedFd) -> bool {
+    let stdin = std::io::stdin();
+    loop {
+        let mut fds = [
+            PollFd::new(&stdin, PollFlags::IN),
+            PollFd::new(wake, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) => return !fds[1].revents().is_empty(),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return false,
         }
     }
 }

@@ -105,6 +105,8 @@ impl Engine {
         vars.insert("cwd".into(), json!(cwd));
         vars.insert("profile".into(), json!(profile.version()));
         vars.insert("version".into(), json!(profile.version()));
+        // Filled in when `initialize` arrives (see `registered_hooks`).
+        vars.insert("hooks".into(), json!({}));
         Engine {
             handlers: loaded.scenario.handlers.clone(),
             loaded,
@@ -309,6 +311,9 @@ impl Engine {
             .or_else(|| self.handlers.get("*"))
             .cloned()
             .unwrap_or_default();
+        if subtype == "initialize" {
+            self.vars.insert("hooks".into(), registered_hooks(&msg));
+        }
         let record = |tr: &Transcript, action: &str| {
             tr.record(Event::Control {
                 request_id: rid.clone(),
@@ -336,7 +341,25 @@ impl Engine {
                 .map_err(|e| Stop::Failed(format!("handlers.{subtype}.respond: {e}")))?;
             vec![Session::control_success(&rid, Some(body))]
         } else {
-            control::default_answer(&mut self.session, &msg, &mut self.initialized)
+            let mut frames =
+                control::default_answer(&mut self.session, &msg, &mut self.initialized);
+            if let Some(with) = &handler.with {
+                let mut vars = self.vars_json();
+                if let Value::Object(m) = &mut vars {
+                    m.insert("request".into(), msg.clone());
+                }
+                let with = template::render(with, &vars)
+                    .map_err(|e| Stop::Failed(format!("handlers.{subtype}.with: {e}")))?;
+                // The control_response among the frames (side frames stay as they are).
+                if let Some(body) = frames
+                    .iter_mut()
+                    .find(|f| f["type"] == "control_response")
+                    .and_then(|f| f.pointer_mut("/response/response"))
+                {
+                    build::merge(body, with);
+                }
+            }
+            frames
         };
         let by = format!("handler:{subtype}");
         match handler.delay {
@@ -630,6 +653,20 @@ impl Engine {
                         },
                     }
                 }
+                Ok(Ctl::Next)
+            }
+            Step::CloseStdin(_) => {
+                let closed = self
+                    .input
+                    .close()
+                    .map_err(|e| Stop::Failed(format!("{at}: cannot close stdin: {e}")))?;
+                // Lines the reader had already taken from the pipe were read: record them.
+                for line in closed.lines {
+                    self.take_line(line)?;
+                }
+                // Not the supervisor's EOF: no `stdin_eof` record from here on.
+                self.eof_recorded = true;
+                self.step_record(&at, "close_stdin", "closed", None);
                 Ok(Ctl::Next)
             }
             Step::Exit(c) => Err(Stop::Exit(*c)),
@@ -1067,7 +1104,6 @@ impl Engine {
             &t.result_without,
             at,
         )?;
-        self.write_msgs(vec![result], Some(at.to_string()))?;
         let mut post = Vec::new();
         if new && let Some(u) = &uuid {
             post.push(self.session.command_lifecycle(u, "completed"));
@@ -1075,8 +1111,18 @@ impl Engine {
         if self.session.reads_session_state && t.idle.unwrap_or(true) {
             post.push(self.session.session_state("idle"));
         }
-        for m in post {
-            self.write_msgs(vec![m], Some(at.to_string()))?;
+        if t.after.is_empty() {
+            for m in std::iter::once(result).chain(post) {
+                self.write_msgs(vec![m], Some(at.to_string()))?;
+            }
+        } else {
+            // One write: the result, its trailing frames and what follows it.
+            let mut all = vec![result];
+            all.extend(post);
+            for e in &t.after {
+                all.push(self.build(e, at)?);
+            }
+            self.write_msgs(all, Some(at.to_string()))?;
         }
         Ok(Ctl::Next)
     }
@@ -1156,4 +1202,26 @@ enum Waited {
     Mismatch(String),
     Eof,
     Timeout,
+}
+
+/// The hook callback ids an `initialize` request registers, by event:
+/// `{"PreToolUse": ["hook_0", "hook_1"], "UserPromptSubmit": ["hook_2"]}` (matchers flattened, in
+/// order). Scripts address them as `{{ hooks.PreToolUse.0 }}`.
+fn registered_hooks(msg: &Value) -> Value {
+    let mut by_event = Map::new();
+    if let Some(hooks) = msg.pointer("/request/hooks").and_then(Value::as_object) {
+        for (event, matchers) in hooks {
+            let ids: Vec<Value> = matchers
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("hookCallbackIds").and_then(Value::as_array))
+                .flatten()
+                .filter(|id| id.is_string())
+                .cloned()
+                .collect();
+            by_event.insert(event.clone(), Value::Array(ids));
+        }
+    }
+    Value::Object(by_event)
 }

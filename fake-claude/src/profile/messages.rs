@@ -882,21 +882,38 @@ impl Session {
         tool_name: Option<&str>,
         tool_input: Option<Value>,
         tool_use_id: Option<&str>,
+        prompt: Option<&str>,
     ) -> Value {
-        let tool_use_id = self.tool_use_id_or_last(tool_use_id);
         let mut input = json!({"session_id": self.session_id,
             "transcript_path": format!("/home/dev/.claude/projects/p/{}.jsonl", self.session_id),
             "cwd": self.cwd, "permission_mode": self.permission_mode,
             "hook_event_name": hook_event_name});
+        // Prompt-level events (UserPromptSubmit, Stop, ...) concern no tool call.
+        let tool_event = tool_name.is_some()
+            || tool_use_id.is_some()
+            || matches!(
+                hook_event_name,
+                "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PermissionRequest"
+            );
+        let tool_use_id = tool_event.then(|| self.tool_use_id_or_last(tool_use_id));
         if let Value::Object(o) = &mut input {
             if let Some(t) = tool_name {
                 o.insert("tool_name".into(), json!(t));
                 o.insert("tool_input".into(), tool_input.unwrap_or_else(|| json!({})));
             }
-            o.insert("tool_use_id".into(), json!(tool_use_id));
+            if let Some(id) = &tool_use_id {
+                o.insert("tool_use_id".into(), json!(id));
+            }
+            if let Some(p) = prompt {
+                o.insert("prompt".into(), json!(p));
+            }
         }
-        json!({"subtype": "hook_callback", "callback_id": callback_id, "input": input,
-               "tool_use_id": tool_use_id})
+        let mut request =
+            json!({"subtype": "hook_callback", "callback_id": callback_id, "input": input});
+        if let (Some(id), Value::Object(o)) = (tool_use_id, &mut request) {
+            o.insert("tool_use_id".into(), json!(id));
+        }
+        request
     }
 
     pub fn mcp_message_request(server_name: &str, message: Value) -> Value {

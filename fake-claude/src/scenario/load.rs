@@ -244,6 +244,7 @@ pub const BUILTIN_VARS: &[&str] = &[
     "env",
     "last_tool_use_id",
     "result_index",
+    "hooks",
 ];
 
 struct Checker {
@@ -311,8 +312,14 @@ fn count_set(flags: &[bool]) -> usize {
 }
 
 fn handler_problem(h: &Handler) -> Option<String> {
-    let n = count_set(&[h.respond.is_some(), h.error.is_some(), h.never, h.script]);
-    (n > 1).then(|| "give at most one of respond, error, never, script".to_string())
+    let n = count_set(&[
+        h.respond.is_some(),
+        h.with.is_some(),
+        h.error.is_some(),
+        h.never,
+        h.script,
+    ]);
+    (n > 1).then(|| "give at most one of respond, with, error, never, script".to_string())
 }
 
 impl Checker {
@@ -437,6 +444,9 @@ impl Checker {
                 if let Some(w) = &t.result_with {
                     self.uses(s, w);
                 }
+                for e in &t.after {
+                    self.emit(s, e, false);
+                }
             }
             Step::InjectedTurn(t) => {
                 if let Some(steps) = &t.steps {
@@ -459,6 +469,7 @@ impl Checker {
             Step::Sleep(_)
             | Step::WaitEof(_)
             | Step::Hang(_)
+            | Step::CloseStdin(_)
             | Step::Exit(_)
             | Step::Spawn(_)
             | Step::Note(_)

@@ -111,6 +111,10 @@ pub struct Handler {
     /// (the whole control_request) and the scenario's captures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respond: Option<Value>,
+    /// Deep-merged into the default success `response` body (objects merge, other values
+    /// replace), e.g. `{hooks_applied: false}` on `initialize`.
+    #[serde(default)]
+    pub with: Option<Value>,
     /// Answer with an error response carrying this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -140,6 +144,49 @@ pub struct Drive {
     /// How long the supervisor should wait for each turn's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_timeout: Option<Millis>,
+    /// Hook callbacks the supervisor registers in `initialize` (the CLI then sends
+    /// `hook_callback` requests with their ids, `{{ hooks.<event>.<n> }}` in the script), and
+    /// how each one answers. Needs the `hooks` capability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<DriveHook>,
+    /// How the supervisor's permission callback (`can_use_tool`) behaves: slow, or throwing.
+    /// Its decision stays the supervisor's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_use_tool: Option<DriveCallback>,
+}
+
+/// A hook the supervisor registers, and what its callback answers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriveHook {
+    /// `PreToolUse`, `PostToolUse`, `UserPromptSubmit`, `Stop`, ...
+    pub event: String,
+    /// Tool-name matcher (`Bash`, `Write|Edit`); absent: every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matcher: Option<String>,
+    /// The hook output the callback returns (`{}` by default): `{decision: block, reason: …}`,
+    /// `{continue: false}`, `{hookSpecificOutput: {…}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Value>,
+    /// The callback takes this long (the supervisor must keep serving other requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Millis>,
+    /// The callback throws with this message instead of answering (the supervisor must turn it
+    /// into an error response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
+}
+
+/// How a supervisor-side callback behaves.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriveCallback {
+    /// The callback takes this long before it decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Millis>,
+    /// The callback throws with this message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -217,7 +264,7 @@ pub struct PolicyExpectations {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnExpect {
-    /// `completed`, `failed`, `aborted` or `timeout`.
+    /// `completed`, `failed`, `aborted`, `timeout` or `blocked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TurnStatus>,
     /// The exact output text (`[..]` globs allowed).
@@ -226,6 +273,14 @@ pub struct TurnExpect {
     /// The error text must contain this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_contains: Option<String>,
+    /// The supervisor flagged (`true`) or did not flag (`false`) the turn as waiting for a
+    /// human: a question the model asked was answered by nobody (FM-51).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_input: Option<bool>,
+    /// Patterns on the messages the supervisor surfaced for the turn (the report's `messages`
+    /// summaries: `type`, `subtype`, `text`, ...), each with an optional exact `count`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<StdinExpect>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -235,10 +290,13 @@ pub enum TurnStatus {
     Failed,
     Aborted,
     Timeout,
+    /// The CLI did not run the prompt: a hook blocked it (FM-29).
+    Blocked,
 }
 
-/// A pattern on the stdin messages the supervisor wrote.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+/// A pattern on messages: what the supervisor wrote to stdin (`expect.stdin`) or surfaced for a
+/// turn (`expect.turns[].messages`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StdinExpect {
     /// JSON pattern (subset match; `"{...}"` any value; `[..]` globs in strings).
@@ -280,6 +338,9 @@ pub enum Step {
     /// Stop making progress: keep reading stdin (or not) and write nothing, until killed or the
     /// watchdog fires.
     Hang(Hang),
+    /// Close the fake's own stdin (fd 0 now reads /dev/null) and go on: the supervisor's next
+    /// write fails with EPIPE while stdout stays open (FM-19). Later reads see EOF.
+    CloseStdin(Empty),
     /// Exit with this code.
     Exit(i32),
     /// Send this signal to itself (`SIGTERM`, `SIGKILL`, `SIGINT`, `SIGSEGV`, ...).
@@ -604,6 +665,9 @@ pub struct HookCallbackSpec {
     pub tool_input: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
+    /// The prompt, for `UserPromptSubmit` (which carries no tool fields).
+    #[serde(default)]
+    pub prompt: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -925,6 +989,11 @@ pub struct TurnStep {
     /// is still owed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle: Option<bool>,
+    /// Messages that follow the result at once — typically the next turn's `init: {}` (FM-24).
+    /// They go out in the same write(2) as the result and its trailing frames, so a reader sees
+    /// them in the same read, whatever the timing: the order the supervisor observes is fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<Emit>,
     /// Stdin closed before a prompt came: default `exit: 0`, as the real CLI does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_eof: Option<OnMiss>,

@@ -257,6 +257,13 @@ impl Live {
         stdin.flush().expect("flush");
     }
 
+    /// Like [`Live::send_raw`], but hands a write error back (for a fake that closed its stdin).
+    pub fn try_send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(bytes)?;
+        stdin.flush()
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin.take();
     }

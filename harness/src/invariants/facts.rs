@@ -109,7 +109,9 @@ fn walk(
             Step::Write(w) if w.messages.iter().any(emit_is_injected) => {
                 map.injected.insert(p);
             }
-            Step::Exit(_) | Step::Kill(_) | Step::Hang(_) => *uncertain = true,
+            Step::Exit(_) | Step::Kill(_) | Step::Hang(_) | Step::CloseStdin(_) => {
+                *uncertain = true
+            }
             Step::If(i) => {
                 walk(&i.then, in_injected, true, map, uncertain);
                 walk(&i.otherwise, in_injected, true, map, uncertain);

@@ -60,16 +60,16 @@ pub fn report_valid(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violation> {
         ));
     }
     for t in &run.report.turns {
-        if !matches!(
-            t.status.as_str(),
-            "completed" | "failed" | "aborted" | "timeout"
-        ) && !run.report.problems.iter().any(|p| p.contains(&t.status))
+        if !crate::report::TURN_STATUSES.contains(&t.status.as_str())
+            && !run.report.problems.iter().any(|p| p.contains(&t.status))
         {
             out.push(violation(
                 ID,
                 format!(
-                    "turn {} has status {:?}, not one of completed, failed, aborted, timeout",
-                    t.index, t.status
+                    "turn {} has status {:?}, not one of {}",
+                    t.index,
+                    t.status,
+                    crate::report::TURN_STATUSES.join(", ")
                 ),
                 vec![],
             ));

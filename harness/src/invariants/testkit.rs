@@ -53,6 +53,7 @@ pub fn turn(index: usize, status: &str, output: Option<&str>) -> TurnReport {
         output: output.map(str::to_string),
         error: None,
         messages: vec![],
+        needs_input: None,
     }
 }
 
@@ -63,6 +64,7 @@ pub fn failed(index: usize, error: &str) -> TurnReport {
         output: None,
         error: Some(error.into()),
         messages: vec![],
+        needs_input: None,
     }
 }
 

@@ -36,6 +36,12 @@ OPTIONS:
                         strict-parsing          an unknown message type or system subtype is fatal
                         hook-fail-open          answer every hook_callback with success
                         no-turn-timeout         never time out a turn or initialize
+                        ignore-stdin-errors     ignore a failed write to the CLI's stdin
+                        serial-control-handlers run callbacks inline on the read loop
+                        swallow-callback-errors leave a request unanswered when its callback throws
+                        ignore-hook-block       report a prompt a hook blocked as an empty success
+                        ignore-hooks-applied    run on when the CLI did not apply the session's hooks
+                        no-needs-input          never flag a question nobody answered
     -h, --help        print this help
 
 The report contract is docs/adapters.md. Exit status: 0 when a complete report was written (even if

@@ -53,9 +53,25 @@ pub enum Bug {
     HookFailOpen,
     /// No turn timeout: a CLI that never answers holds the supervisor for ever (FM-20).
     NoTurnTimeout,
+    /// A failed write to the CLI's stdin (EPIPE) is ignored: the turn waits for a result that
+    /// can never come (FM-19).
+    IgnoreStdinErrors,
+    /// Control requests are handled inline on the read loop: a slow callback stalls reading and
+    /// every other request behind it (FM-30).
+    SerialControlHandlers,
+    /// A callback that throws leaves its request unanswered (FM-30).
+    SwallowCallbackErrors,
+    /// A prompt a hook blocked is reported as an (empty) success (FM-29).
+    IgnoreHookBlock,
+    /// `hooks_applied: false` in the initialize answer goes unnoticed: the session runs without
+    /// the guards it registered (FM-29).
+    IgnoreHooksApplied,
+    /// A question the model asked that nobody answered is not flagged: the turn reads as done
+    /// (FM-51).
+    NoNeedsInput,
 }
 
-const ALL: [(Bug, &str); 17] = [
+const ALL: [(Bug, &str); 23] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -73,6 +89,12 @@ const ALL: [(Bug, &str); 17] = [
     (Bug::StrictParsing, "strict-parsing"),
     (Bug::HookFailOpen, "hook-fail-open"),
     (Bug::NoTurnTimeout, "no-turn-timeout"),
+    (Bug::IgnoreStdinErrors, "ignore-stdin-errors"),
+    (Bug::SerialControlHandlers, "serial-control-handlers"),
+    (Bug::SwallowCallbackErrors, "swallow-callback-errors"),
+    (Bug::IgnoreHookBlock, "ignore-hook-block"),
+    (Bug::IgnoreHooksApplied, "ignore-hooks-applied"),
+    (Bug::NoNeedsInput, "no-needs-input"),
 ];
 
 impl Bug {

@@ -111,11 +111,11 @@ pub fn answer(
     }
 }
 
-fn success(request_id: &str, response: Value) -> Value {
+pub fn success(request_id: &str, response: Value) -> Value {
     json!({"type":"control_response","response":{"subtype":"success","request_id":request_id,"response":response}})
 }
 
-fn error(request_id: &str, error: &str) -> Value {
+pub fn error(request_id: &str, error: &str) -> Value {
     json!({"type":"control_response","response":{"subtype":"error","request_id":request_id,"error":error}})
 }
 

@@ -11,6 +11,7 @@
 
 pub mod args;
 pub mod bugs;
+mod callbacks;
 mod cli_process;
 mod control;
 mod ids;

@@ -34,6 +34,46 @@ pub struct Plan {
     pub mode: Mode,
     pub turns: Vec<TurnPlan>,
     pub turn_timeout: Duration,
+    /// Hooks to register in `initialize`, in order; the n-th gets callback id `hook_<n>`.
+    pub hooks: Vec<HookPlan>,
+    /// How the permission callback behaves (answers stay the policy's).
+    pub can_use_tool: Behaviour,
+}
+
+/// A hook the user of the supervisor registered, and what its callback does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HookPlan {
+    pub event: String,
+    #[serde(default)]
+    pub matcher: Option<String>,
+    /// The hook output the callback returns.
+    #[serde(default = "empty_object")]
+    pub answer: Value,
+    #[serde(flatten)]
+    pub behaviour: Behaviour,
+}
+
+/// How a user callback behaves: it may take time, or throw.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Behaviour {
+    #[serde(default, rename = "delay_ms", with = "millis")]
+    pub delay: Duration,
+    /// The callback throws with this message.
+    #[serde(default)]
+    pub fail: Option<String>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +126,10 @@ struct RawPlan {
     turns: Vec<RawTurn>,
     #[serde(default)]
     turn_timeout_ms: Option<u64>,
+    #[serde(default)]
+    hooks: Vec<HookPlan>,
+    #[serde(default)]
+    can_use_tool: Behaviour,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +205,8 @@ impl Plan {
             turn_timeout: Duration::from_millis(
                 raw.turn_timeout_ms.unwrap_or(DEFAULT_TURN_TIMEOUT_MS),
             ),
+            hooks: raw.hooks,
+            can_use_tool: raw.can_use_tool,
         })
     }
 }

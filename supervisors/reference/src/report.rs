@@ -21,6 +21,9 @@ pub enum TurnStatus {
     Aborted,
     /// No result within `turn_timeout_ms`.
     Timeout,
+    /// The CLI did not run the prompt: a hook blocked it (`system/informational` with
+    /// `prevent_continuation`, then an empty success result — FM-29).
+    Blocked,
 }
 
 impl TurnStatus {
@@ -30,6 +33,7 @@ impl TurnStatus {
             TurnStatus::Failed => "failed",
             TurnStatus::Aborted => "aborted",
             TurnStatus::Timeout => "timeout",
+            TurnStatus::Blocked => "blocked",
         }
     }
 }
@@ -44,6 +48,8 @@ pub struct TurnReport {
     pub error: Option<String>,
     /// Summaries of the messages surfaced for this turn (see [`summarize`]).
     pub messages: Vec<Value>,
+    /// The model asked the user a question nobody answered (FM-51): the turn waits for a human.
+    pub needs_input: bool,
 }
 
 /// The last line.
@@ -82,14 +88,18 @@ impl Reporter {
     }
 
     pub fn turn(&mut self, turn: &TurnReport) {
-        self.line(json!({
+        let mut line = json!({
             "type": "turn",
             "index": turn.index,
             "status": turn.status.as_str(),
             "output": turn.output,
             "error": turn.error,
             "messages": turn.messages,
-        }));
+        });
+        if turn.needs_input {
+            line["needs_input"] = json!(true);
+        }
+        self.line(line);
     }
 
     pub fn event(&mut self, name: &str, data: Value) {
@@ -188,6 +198,7 @@ mod tests {
             output: Some("hi".into()),
             error: None,
             messages: vec![json!({"type":"result","subtype":"success"})],
+            needs_input: false,
         });
         reporter.event("stdout_non_json", json!({"line":"[SandboxDebug] x"}));
         reporter.end(&End {

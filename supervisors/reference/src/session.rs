@@ -5,6 +5,7 @@
 //! predicate: while it waits, every line from the CLI is handled as it arrives — control requests
 //! answered, results attributed, events reported — and due plan actions are sent.
 
+use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
@@ -14,10 +15,11 @@ use serde_json::{Value, json};
 
 use crate::args::Options;
 use crate::bugs::Bug;
+use crate::callbacks::{Callbacks, Owed};
 use crate::cli_process::{self, CliEvent, Running, StdoutLine, Written};
 use crate::control::{self, Decision, Ledger, Outgoing};
 use crate::ids;
-use crate::plan::{Action, ActionKind, Plan};
+use crate::plan::{Action, ActionKind, Behaviour, Plan};
 use crate::policy::{self, Policy};
 use crate::report::{End, Reporter, TurnReport, TurnStatus};
 use crate::turns::{self, Routed, TurnTracker};
@@ -61,8 +63,10 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
         }
     };
 
+    let callbacks = Callbacks::new(plan);
     let mut outgoing = Outgoing::default();
-    let (_, init_line) = outgoing.start(json!({"subtype": "initialize", "hooks": null}));
+    let (_, init_line) =
+        outgoing.start(json!({"subtype": "initialize", "hooks": callbacks.registration()}));
 
     let mut prewritten = None;
     if options.bugs.has(Bug::PromptBeforeRead) {
@@ -81,7 +85,7 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
 
     // The reader threads start before the first byte goes to stdin.
     let cli = spawned.start(!options.bugs.has(Bug::NoStderrDrain));
-    let mut session = Session::new(options, plan, report, cli, outgoing);
+    let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
         None => {
             session.cli.write(&init_line, Written::Control);
@@ -115,6 +119,7 @@ fn not_sent(index: usize, why: &str) -> TurnReport {
         output: None,
         error: Some(format!("prompt not sent: {why}")),
         messages: Vec::new(),
+        needs_input: false,
     }
 }
 
@@ -131,6 +136,12 @@ struct ActiveTurn {
     interrupt_sent: bool,
     /// The prompt could not be written: when, and why.
     undelivered: Option<(Instant, String)>,
+    /// A hook blocked the prompt: the CLI's `system/informational` text (FM-29).
+    blocked: Option<String>,
+    /// `AskUserQuestion` calls of this turn: tool_use id → whether the CLI asked us about it.
+    questions: HashMap<String, bool>,
+    /// A question came back answered although nobody was asked (FM-51).
+    needs_input: bool,
 }
 
 /// A plan action waiting for its time.
@@ -171,6 +182,9 @@ struct Session<'a> {
     reader_dead: bool,
     /// The `trust-exit-code` bug holds the last turn's report until the CLI exits.
     held: Option<TurnReport>,
+    callbacks: Callbacks,
+    /// Answers slow callbacks still owe.
+    owed: Owed,
 }
 
 impl<'a> Session<'a> {
@@ -180,6 +194,7 @@ impl<'a> Session<'a> {
         report: &'a mut Reporter,
         cli: Running,
         outgoing: Outgoing,
+        callbacks: Callbacks,
     ) -> Session<'a> {
         Session {
             options,
@@ -202,6 +217,8 @@ impl<'a> Session<'a> {
             seen_init: false,
             reader_dead: false,
             held: None,
+            callbacks,
+            owed: Owed::default(),
         }
     }
 
@@ -249,7 +266,12 @@ impl<'a> Session<'a> {
                     continue;
                 }
                 let error = if self.cli_gone() {
-                    let error = self.diagnosis("the CLI ended before this turn's result");
+                    let what = if self.exit.is_some() {
+                        "the CLI ended before this turn's result"
+                    } else {
+                        "the CLI's stdin is broken, so this turn cannot be answered"
+                    };
+                    let error = self.diagnosis(what);
                     self.resolve_outstanding(TurnStatus::Failed, &error);
                     error
                 } else {
@@ -343,6 +365,9 @@ impl<'a> Session<'a> {
             deadline: written_at + self.turn_timeout(),
             interrupt_sent: false,
             undelivered: None,
+            blocked: None,
+            questions: HashMap::new(),
+            needs_input: false,
         });
         for action in &self.plan.turns[index].actions {
             self.actions.push(Scheduled {
@@ -447,6 +472,7 @@ impl<'a> Session<'a> {
             }
             let now = Instant::now();
             self.send_due_actions(now);
+            self.send_owed_answers(now);
             if deadline.is_some_and(|deadline| now >= deadline) {
                 return Waited::TimedOut;
             }
@@ -455,6 +481,7 @@ impl<'a> Session<'a> {
             let wake = [
                 deadline,
                 self.actions.first().map(|a| a.due),
+                self.owed.next_due(),
                 self.exit.map(|(_, at)| at + PIPE_GRACE),
                 self.turn
                     .as_ref()
@@ -561,6 +588,9 @@ impl<'a> Session<'a> {
                     );
                     self.stdin_error = Some(error.clone());
                 }
+                if self.options.bugs.has(Bug::IgnoreStdinErrors) {
+                    return; // BUG (ignore-stdin-errors): the turn waits for a result (FM-19).
+                }
                 if let (Written::Prompt(index), Some(turn)) = (what, &mut self.turn)
                     && turn.index == index
                 {
@@ -583,7 +613,7 @@ impl<'a> Session<'a> {
                     .get("request_id")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let in_time = self.ledger.cancel(id);
+                let in_time = self.ledger.cancel(id) || self.owed.withdraw(id);
                 self.report.event(
                     "control_request_cancelled",
                     json!({"request_id": id, "answered": !in_time}),
@@ -660,12 +690,33 @@ impl<'a> Session<'a> {
         }
         let force_foreground = self.options.policy.keeps_tools_in_foreground()
             && !self.options.bugs.has(Bug::PassRunInBackground); // BUG (pass-run-in-background) when false
-        let (answer, rewrite) = control::answer(
-            id,
-            request,
-            force_foreground,
-            self.options.bugs.has(Bug::HookFailOpen), // BUG (hook-fail-open) when true
-        );
+        let registered = (subtype == "hook_callback")
+            .then(|| request.get("callback_id").and_then(Value::as_str))
+            .flatten()
+            .and_then(|cb| self.callbacks.hook(cb));
+        let (answer, rewrite, behaviour) = match registered {
+            // The user's hook answers what the plan says it answers.
+            Some(hook) => (
+                control::success(id, hook.answer.clone()),
+                None,
+                hook.behaviour.clone(),
+            ),
+            None => {
+                let (answer, rewrite) = control::answer(
+                    id,
+                    request,
+                    force_foreground,
+                    self.options.bugs.has(Bug::HookFailOpen), // BUG (hook-fail-open) when true
+                );
+                let behaviour = if subtype == "can_use_tool" {
+                    self.note_question_asked(request);
+                    self.callbacks.can_use_tool().clone()
+                } else {
+                    Behaviour::default()
+                };
+                (answer, rewrite, behaviour)
+            }
+        };
         if let Some(rewrite) = rewrite {
             self.report.event(
                 "tool_input_rewritten",
@@ -673,7 +724,72 @@ impl<'a> Session<'a> {
                 "tool_use_id": rewrite.tool_use_id, "run_in_background": false}),
             );
         }
-        self.cli.write(&answer, Written::Control);
+        let answer = match &behaviour.fail {
+            None => answer,
+            Some(_) if self.options.bugs.has(Bug::SwallowCallbackErrors) => {
+                return; // BUG (swallow-callback-errors): the CLI waits for ever (FM-30).
+            }
+            Some(why) => {
+                self.report.event(
+                    "callback_failed",
+                    json!({"request_id": id, "subtype": subtype, "error": why}),
+                );
+                control::error(id, &format!("the {subtype} callback failed: {why}"))
+            }
+        };
+        if behaviour.delay.is_zero() {
+            self.cli.write(&answer, Written::Control);
+        } else if self.options.bugs.has(Bug::SerialControlHandlers) {
+            // BUG (serial-control-handlers): the callback runs on the read loop; nothing else
+            // is read or answered until it returns (FM-30).
+            std::thread::sleep(behaviour.delay);
+            self.cli.write(&answer, Written::Control);
+        } else {
+            self.owed.schedule(behaviour.delay, id, subtype, answer);
+        }
+    }
+
+    /// Writes the answers of slow callbacks that are due.
+    fn send_owed_answers(&mut self, now: Instant) {
+        for owed in self.owed.take_due(now) {
+            if self.cli.stdin_closed() {
+                self.report.event(
+                    "control_request_after_stdin_closed",
+                    json!({"request_id": owed.request_id, "subtype": owed.subtype}),
+                );
+                continue;
+            }
+            self.cli.write(&owed.line, Written::Control);
+        }
+    }
+
+    /// A tool result for an `AskUserQuestion` call the CLI never asked us about: the CLI resolved
+    /// the question by itself (empty answers, or an error), so no human has answered (FM-51).
+    fn note_question_resolved(&mut self, message: &Value) {
+        if self.options.bugs.has(Bug::NoNeedsInput) {
+            return; // BUG (no-needs-input): the turn reads as done.
+        }
+        let Some(turn) = &mut self.turn else { return };
+        for id in turns::tool_results(message) {
+            if turn.questions.get(&id) == Some(&false) {
+                turn.needs_input = true;
+                self.report
+                    .event("question_unanswered", json!({"tool_use_id": id}));
+            }
+        }
+    }
+
+    /// The CLI asked us about an `AskUserQuestion` call: a human (or our policy) decides it.
+    fn note_question_asked(&mut self, request: &Value) {
+        if request.get("tool_name").and_then(Value::as_str) != Some("AskUserQuestion") {
+            return;
+        }
+        if let (Some(turn), Some(tool_use_id)) = (
+            &mut self.turn,
+            request.get("tool_use_id").and_then(Value::as_str),
+        ) {
+            turn.questions.insert(tool_use_id.to_string(), true);
+        }
     }
 
     fn on_control_response(&mut self, message: &Value) {
@@ -681,6 +797,17 @@ impl<'a> Session<'a> {
             return; // not ours, or no longer awaited (e.g. echoed by --replay-user-messages)
         };
         match (reply.request_subtype.as_str(), reply.outcome) {
+            ("initialize", Ok(body))
+                if self.callbacks.any_hooks()
+                    && body.get("hooks_applied") == Some(&Value::Bool(false))
+                    && !self.options.bugs.has(Bug::IgnoreHooksApplied) =>
+            {
+                // Fail closed: the session's guards would silently not run (FM-29).
+                self.init = Init::Failed(self.diagnosis(
+                    "the CLI did not apply the hooks this session registers (hooks_applied: \
+                     false); running without them would bypass the user's guards",
+                ))
+            }
             ("initialize", Ok(_)) => self.init = Init::Ready,
             ("initialize", Err(error)) => {
                 self.init = Init::Failed(self.diagnosis(&format!(
@@ -702,6 +829,23 @@ impl<'a> Session<'a> {
         let field = |name: &str| message.get(name).cloned().unwrap_or(Value::Null);
         match (kind, subtype) {
             ("system", "init") => self.seen_init = true,
+            ("system", "informational")
+                if message.get("prevent_continuation").and_then(Value::as_bool) == Some(true) =>
+            {
+                // BUG (ignore-hook-block): the block goes unnoticed.
+                let noticed = !self.options.bugs.has(Bug::IgnoreHookBlock);
+                if let Some(turn) = self.turn.as_mut().filter(|_| noticed) {
+                    let text = message.get("content").and_then(Value::as_str).unwrap_or("");
+                    turn.blocked = Some(text.to_string());
+                }
+            }
+            ("assistant", _) => {
+                if let Some(turn) = &mut self.turn {
+                    for id in turns::tool_uses_named(message, "AskUserQuestion") {
+                        turn.questions.entry(id).or_insert(false);
+                    }
+                }
+            }
             ("system", "task_started") => self.report.event("task_started", json!({"task_id": field("task_id"),
                 "task_type": field("task_type"), "tool_use_id": field("tool_use_id"), "description": field("description")})),
             ("system", "task_notification") => self.report.event("task_notification", json!({
@@ -715,6 +859,7 @@ impl<'a> Session<'a> {
                     self.report.event("async_launch", json!({"tool_use_id": launch.tool_use_id,
                         "task_id": launch.task_id, "evidence": launch.evidence}));
                 }
+                self.note_question_resolved(message);
             }
             ("result", _) => {
                 let is_error = message.get("is_error").and_then(Value::as_bool).unwrap_or(false);
@@ -755,7 +900,14 @@ impl<'a> Session<'a> {
                 let violation = async_launch
                     .as_ref()
                     .filter(|_| self.refuses_async_launch());
-                let (status, output, error) = turns::judge(&result, turn.interrupt_sent, violation);
+                let (mut status, mut output, mut error) =
+                    turns::judge(&result, turn.interrupt_sent, violation);
+                if let (TurnStatus::Completed, Some(reason)) = (status, &turn.blocked) {
+                    // The CLI never ran the prompt: an empty "success" is no answer (FM-29).
+                    status = TurnStatus::Blocked;
+                    error = Some(format!("a hook blocked the prompt: {reason}"));
+                    output = None;
+                }
                 if turn.interrupt_sent && status == TurnStatus::Completed {
                     self.report
                         .event("interrupt_ineffective", json!({"turn": index}));
@@ -766,6 +918,7 @@ impl<'a> Session<'a> {
                     output,
                     error,
                     messages,
+                    needs_input: turn.needs_input,
                 };
                 if self.options.bugs.has(Bug::TrustExitCode)
                     && index + 1 == self.plan.turns.len()
@@ -820,6 +973,7 @@ impl<'a> Session<'a> {
             output: None,
             error: Some(error),
             messages,
+            needs_input: false,
         });
     }
 
@@ -856,6 +1010,7 @@ impl<'a> Session<'a> {
             output: Some(output),
             error: None,
             messages,
+            needs_input: false,
         });
         true
     }

@@ -417,6 +417,35 @@ pub fn judge(
     )
 }
 
+/// The ids of the `tool_use` blocks of an `assistant` message that call `tool`.
+pub fn tool_uses_named(message: &Value, tool: &str) -> Vec<String> {
+    blocks(message)
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+        .filter(|b| b.get("name").and_then(Value::as_str) == Some(tool))
+        .filter_map(|b| b.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// The `tool_use_id`s of the `tool_result` blocks of a `user` message.
+pub fn tool_results(message: &Value) -> Vec<String> {
+    blocks(message)
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        .filter_map(|b| {
+            b.get("tool_use_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+fn blocks(message: &Value) -> impl Iterator<Item = &Value> {
+    message
+        .pointer("/message/content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 /// Top-level types and `system` subtypes a parser written against CLI 2.1.330's default
 /// output knows. Only the `strict-parsing` bug consults it: the correct supervisor knows that the
 /// CLI adds types and subtypes without notice (FM-43, FM-44) and passes unknown ones through.
