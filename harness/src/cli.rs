@@ -1,4 +1,4 @@
-//! The `harness` command line: `run`, `suite`, `validate`, `mutants`. Exit codes (documented in
+//! The `harness` command line: `run`, `suite`, `validate`, `mutants`, `fuzz`. Exit codes (documented in
 //! docs/harness.md): 0 all pass (known failures allowed), 1 failures or unexpected passes,
 //! 2 usage error or a bad scenario / supervisor file, 3 internal error.
 
@@ -11,7 +11,7 @@ use harness::artifacts::{AdapterExit, RunArtifacts};
 use harness::reporters::{self, Format};
 use harness::suite::{self, Case, Cell, Outcome, RunOptions};
 use harness::supervisor::{self, Context, Supervisor};
-use harness::{known_failures, mutants, setup};
+use harness::{fuzz, known_failures, mutants, setup};
 
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -79,6 +79,40 @@ enum Cmd {
         /// Scenario files or directories (default: everything under scenarios/).
         paths: Vec<PathBuf>,
     },
+    /// Property-based conformance: generated scenarios, metamorphic invariants, shrunk
+    /// counterexamples saved under scenarios/regressions/.
+    Fuzz {
+        /// Supervisor: a name under supervisors/, an embedded name, or a path.
+        #[arg(long, short, default_value = "reference")]
+        supervisor: String,
+        /// Generated cases (default: PROPTEST_CASES, else 64).
+        #[arg(long)]
+        cases: Option<u32>,
+        /// Seed of the generator (default: from the clock; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Also generate the faults whose correct handling takes seconds (SIGTERM ignored,
+        /// silence until the turn timeout, ...).
+        #[arg(long)]
+        slow: bool,
+        /// Run against every bug switch of the reference (and the clean reference) instead.
+        #[arg(long)]
+        mutants: bool,
+        /// With --mutants: only these switches (repeatable).
+        #[arg(long = "switch")]
+        switches: Vec<String>,
+        /// Where shrunk counterexamples go (default: scenarios/regressions/).
+        #[arg(long)]
+        regressions: Option<PathBuf>,
+        /// Do not save counterexamples (neither scenarios nor proptest's seed file).
+        #[arg(long)]
+        no_save: bool,
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,6 +159,37 @@ pub fn main() -> i32 {
             quiet,
             paths,
         } => mutants_cmd(&ctx, jobs, &switches, quiet, &paths),
+        Cmd::Fuzz {
+            supervisor,
+            cases,
+            seed,
+            jobs,
+            slow,
+            mutants,
+            switches,
+            regressions,
+            no_save,
+            quiet,
+        } => {
+            let seed = seed.unwrap_or_else(clock_seed);
+            let mut opts = fuzz::Options::new(seed, jobs.unwrap_or_else(suite::default_jobs));
+            if let Some(c) = cases {
+                opts.cases = c;
+            }
+            if slow {
+                opts.mix = fuzz::strategies::Mix::Full;
+            }
+            if !no_save {
+                opts.regressions =
+                    Some(regressions.unwrap_or_else(|| ctx.scenarios_dir().join("regressions")));
+                opts.persistence = Some(ctx.root.join("harness/proptest-regressions/fuzz.txt"));
+            }
+            if mutants {
+                fuzz_mutants_cmd(&ctx, &opts, &switches, quiet)
+            } else {
+                fuzz_cmd(&ctx, &supervisor, &opts)
+            }
+        }
     }));
     result.unwrap_or(EXIT_INTERNAL)
 }
@@ -394,6 +459,60 @@ fn mutants_cmd(
     match mutants::run(ctx, &cases, jobs, only, &mut progress) {
         Ok(r) => {
             print!("{}", mutants::render(&r));
+            r.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
+}
+
+fn fuzz_cmd(ctx: &Context, supervisor: &str, opts: &fuzz::Options) -> i32 {
+    let sup = match supervisors(ctx, &[supervisor.to_string()]) {
+        Ok(mut s) => s.remove(0),
+        Err(code) => return code,
+    };
+    eprintln!(
+        "fuzzing {} with {} case(s), seed {} ({} worker(s))",
+        sup.name, opts.cases, opts.seed, opts.jobs
+    );
+    match fuzz::run(ctx, &sup, opts) {
+        Ok(r) => {
+            print!("{}", fuzz::render(&r));
+            if r.finding.as_ref().is_some_and(|f| f.saved.is_some()) {
+                println!(
+                    "(a regression that fails for a supervisor other than the reference belongs in its known-failures file)"
+                );
+            }
+            r.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+fn fuzz_mutants_cmd(ctx: &Context, opts: &fuzz::Options, only: &[String], quiet: bool) -> i32 {
+    eprintln!(
+        "fuzzing the reference's bug switches: {} case(s) per switch and base, seed {}",
+        opts.cases, opts.seed
+    );
+    let mut progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    match fuzz::mutants::run(ctx, opts, only, &mut progress) {
+        Ok(r) => {
+            print!("{}", fuzz::mutants::render(&r));
             r.exit_code()
         }
         Err(e) => {

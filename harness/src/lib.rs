@@ -4,10 +4,12 @@
 //! the scenario) → `runner` (temp dir, process group, deadline, teardown, orphan scan) →
 //! `artifacts` (report + transcript + timings) → `judge` (= `expect` + `invariants`) → `verdict`
 //! → `normalize`/`snapshot` and `suite` + `reporters`. `mutants` proves the suite catches the
-//! reference supervisor's bug switches.
+//! reference supervisor's bug switches; `fuzz` generates
+//! scenarios and checks properties on them, shrinking failures into regression scenarios.
 
 pub mod artifacts;
 pub mod expect;
+pub mod fuzz;
 pub mod invariants;
 pub mod judge;
 pub mod known_failures;

@@ -113,7 +113,7 @@ pub struct Handler {
     pub respond: Option<Value>,
     /// Deep-merged into the default success `response` body (objects merge, other values
     /// replace), e.g. `{hooks_applied: false}` on `initialize`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<Value>,
     /// Answer with an error response carrying this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -666,7 +666,7 @@ pub struct HookCallbackSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// The prompt, for `UserPromptSubmit` (which carries no tool fields).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
 }
 
