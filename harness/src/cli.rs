@@ -91,7 +91,7 @@ enum Cmd {
         /// Seed of the generator (default: from the clock; printed).
         #[arg(long)]
         seed: Option<u64>,
-        /// Worker threads (default: number of cores).
+        /// Worker threads (default: 4 per core; a run mostly waits on processes).
         #[arg(long, short)]
         jobs: Option<usize>,
         /// Also generate the faults whose correct handling takes seconds (SIGTERM ignored,
@@ -172,7 +172,7 @@ pub fn main() -> i32 {
             quiet,
         } => {
             let seed = seed.unwrap_or_else(clock_seed);
-            let mut opts = fuzz::Options::new(seed, jobs.unwrap_or_else(suite::default_jobs));
+            let mut opts = fuzz::Options::new(seed, jobs.unwrap_or_else(fuzz::default_jobs));
             if let Some(c) = cases {
                 opts.cases = c;
             }

@@ -40,6 +40,8 @@ pub struct Options {
     pub mix: Mix,
     /// Shrink a failure (off for `--mutants`, which only needs to know a switch is found).
     pub shrink: bool,
+    /// At most this many shrink steps (each runs the case again).
+    pub shrink_iters: u32,
     /// Check every property on a failing case rather than stopping at the first.
     pub all_properties: bool,
     /// Where shrunk counterexamples are saved (`None`: not saved).
@@ -66,6 +68,7 @@ impl Options {
             jobs,
             mix: Mix::Fast,
             shrink: true,
+            shrink_iters: 512,
             all_properties: false,
             regressions: None,
             persistence: None,
@@ -120,6 +123,12 @@ impl FuzzResult {
     }
 }
 
+/// Worker threads by default: 4 per core. A run spends most of its time waiting on process
+/// start-up and teardown, not computing, so more workers than cores raise the case rate.
+pub fn default_jobs() -> usize {
+    crate::suite::default_jobs() * 4
+}
+
 /// The seed of worker `w`'s proptest runner.
 fn rng(seed: u64, w: usize) -> TestRng {
     let mut bytes = [0u8; 32];
@@ -160,7 +169,7 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                 });
                 let config = Config {
                     cases: share,
-                    max_shrink_iters: if opts.shrink { 512 } else { 0 },
+                    max_shrink_iters: if opts.shrink { opts.shrink_iters } else { 0 },
                     max_shrink_time: 120_000,
                     failure_persistence: persistence,
                     max_global_rejects: u32::MAX,

@@ -414,6 +414,12 @@ impl Conversation {
         if !caps.multi_turn {
             self.turns.truncate(1);
         }
+        let needs_hooks = matches!(self.fault, Fault::HookBlock | Fault::HooksNotApplied);
+        if (needs_hooks && !caps.hooks)
+            || (self.fault == Fault::BackgroundPermission && !caps.permission_prompts)
+        {
+            self.fault = Fault::None;
+        }
         match self.fault {
             Fault::StdinClosed if self.turns.len() < 2 => {
                 if self.turns.len() == 1 && caps.multi_turn {
@@ -958,5 +964,65 @@ impl Builder {
                 ]
             }}),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::transform::transform;
+
+    const ALL: Caps = Caps {
+        multi_turn: true,
+        permission_prompts: true,
+        hooks: true,
+        background_aware: true,
+    };
+    const NONE: Caps = Caps {
+        multi_turn: false,
+        permission_prompts: false,
+        hooks: false,
+        background_aware: false,
+    };
+
+    fn loads(v: &Value) -> fake_claude::scenario::Loaded {
+        let yaml = serde_saphyr::to_string(v).unwrap();
+        fake_claude::scenario::load_str(&yaml, "generated")
+            .unwrap_or_else(|e| panic!("{}\n{yaml}", e.message))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Every generated (and transformed) conversation is a scenario the loader accepts, that
+        /// asks for no capability the supervisor lacks, and survives the YAML round trip.
+        #[test]
+        fn generated_scenarios_load(
+            caps in prop_oneof![Just(ALL), Just(NONE)],
+            (conv, tr) in prop_oneof![Just(ALL), Just(NONE)]
+                .prop_flat_map(|c| (conversation(c, Mix::Full), transform())),
+        ) {
+            let conv = conv.fitted(caps);
+            let s = conv.scenario("fuzz/x");
+            let loaded = loads(&s);
+            if caps == NONE {
+                prop_assert!(loaded.scenario.requires.is_empty(), "{:?}", loaded.scenario.requires);
+                prop_assert_eq!(loaded.scenario.drive.turns.len(), 1);
+            }
+            let yaml = fake_claude::scenario::to_yaml(&loaded.scenario).unwrap();
+            fake_claude::scenario::load_str(&yaml, "again").unwrap();
+            loads(&tr.apply(&s));
+        }
+    }
+
+    #[test]
+    fn fast_mix_leaves_out_slow_faults() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..500 {
+            let c = conversation(ALL, Mix::Fast)
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            assert!(!c.fault.slow() && c.callback != Callback::Slow, "{c:?}");
+        }
     }
 }
