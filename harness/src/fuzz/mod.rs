@@ -170,7 +170,7 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                 let config = Config {
                     cases: share,
                     max_shrink_iters: if opts.shrink { opts.shrink_iters } else { 0 },
-                    max_shrink_time: 120_000,
+                    max_shrink_time: 60_000,
                     failure_persistence: persistence,
                     max_global_rejects: u32::MAX,
                     ..Config::default()
@@ -182,6 +182,9 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                 );
                 // Once this worker has failed it is shrinking: the stop flag no longer applies.
                 let failed_once = std::cell::Cell::new(false);
+                // proptest reports the value of the last failing call: its failures, kept here,
+                // are the finding (no re-run, which a timing-dependent failure might not repeat).
+                let last: std::cell::RefCell<Vec<Failure>> = std::cell::RefCell::new(Vec::new());
                 let n = std::cell::Cell::new(0u64);
                 let result = runner.run(&strategy, |(conv, tr)| {
                     if stop.load(Ordering::Relaxed) && !failed_once.get() {
@@ -212,22 +215,9 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                         }
                     }
                 });
-                if let Err(TestError::Fail(reason, (conv, tr))) = result {
+                if let Err(TestError::Fail(_, (conv, tr))) = result {
                     stop.store(true, Ordering::Relaxed);
-                    let id = format!("fuzz/{w}-min");
-                    let scenario = conv.scenario(&id);
-                    let failures = match check(ctx, sup, opts, dir, &id, &scenario, &tr) {
-                        Ok(f) if !f.is_empty() => f,
-                        // Passed on the re-run: report what failed during the search.
-                        _ => vec![Failure {
-                            property: PROPERTY_FLAKY,
-                            message: format!(
-                                "failed during the search, passed when re-run: {reason}"
-                            ),
-                            scenario,
-                            expected_turns: None,
-                        }],
-                    };
+                    let failures = last.take();
                     let mut g = found.lock().unwrap_or_else(|e| e.into_inner());
                     if g.is_none() {
                         *g = Some(Finding {
@@ -259,9 +249,6 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
         internal: internal.into_inner().unwrap_or_else(|e| e.into_inner()),
     })
 }
-
-/// A failure the re-run of the shrunk case did not reproduce.
-pub const PROPERTY_FLAKY: &str = "flaky";
 
 /// The properties on one case; with `opts.confirm`, a failure counts only if the clean
 /// supervisor passes the same case.

@@ -35,7 +35,12 @@ pub fn scenario(f: &Failure, supervisor: &str, seed: u64, how: &str) -> Value {
     s["description"] = json!(format!(
         "Found by `harness fuzz` ({how}): property `{}` ({says}) failed for supervisor `{supervisor}` with seed {seed}, shrunk to this case.\n\n{}",
         f.property,
-        f.message.trim_end()
+        f.message
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("(run dir kept"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end()
     ));
     s["distinguishes"] = json!(format!(
         "a supervisor that violates the generated property `{}`, as `{supervisor}` did",

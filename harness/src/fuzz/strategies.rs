@@ -971,6 +971,7 @@ impl Builder {
 mod tests {
     use super::*;
     use crate::fuzz::transform::transform;
+    use proptest::strategy::ValueTree;
 
     const ALL: Caps = Caps {
         multi_turn: true,
