@@ -85,7 +85,8 @@ enum Cmd {
         /// Supervisor: a name under supervisors/, an embedded name, or a path.
         #[arg(long, short, default_value = "reference")]
         supervisor: String,
-        /// Generated cases (default: PROPTEST_CASES, else 64).
+        /// Generated cases (default: PROPTEST_CASES, else 64; with --mutants 300 per switch
+        /// and policy).
         #[arg(long)]
         cases: Option<u32>,
         /// Seed of the generator (default: from the clock; printed).
@@ -175,6 +176,8 @@ pub fn main() -> i32 {
             let mut opts = fuzz::Options::new(seed, jobs.unwrap_or_else(fuzz::default_jobs));
             if let Some(c) = cases {
                 opts.cases = c;
+            } else if mutants && std::env::var_os("PROPTEST_CASES").is_none() {
+                opts.cases = fuzz::mutants::DEFAULT_CASES;
             }
             if slow {
                 opts.mix = fuzz::strategies::Mix::Full;

@@ -215,9 +215,18 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                         }
                     }
                 });
-                if let Err(TestError::Fail(_, (conv, tr))) = result {
+                if let Err(TestError::Fail(reason, (conv, tr))) = result {
                     stop.store(true, Ordering::Relaxed);
-                    let failures = last.take();
+                    let mut failures = last.take();
+                    if failures.is_empty() {
+                        // The case panicked rather than returning a failure.
+                        failures.push(Failure {
+                            property: "invariants",
+                            message: format!("checking the case panicked: {reason}"),
+                            scenario: conv.scenario(&format!("fuzz/{w}-min")),
+                            expected_turns: None,
+                        });
+                    }
                     let mut g = found.lock().unwrap_or_else(|e| e.into_inner());
                     if g.is_none() {
                         *g = Some(Finding {

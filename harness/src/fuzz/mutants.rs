@@ -12,6 +12,10 @@ use crate::supervisor::{self, Context};
 use super::strategies::Mix;
 use super::{FuzzResult, Options};
 
+/// Cases per switch and base when neither `--cases` nor `PROPTEST_CASES` says otherwise: most
+/// switches are found within a few dozen cases, the rarest fault classes within ~150.
+pub const DEFAULT_CASES: u32 = 300;
+
 /// Switches generated conversations cannot find, each with the reason. Printed by `--mutants`,
 /// never passed silently. (Empty: the generator reaches every switch.)
 pub const EXEMPT: &[(&str, &str)] = &[];
