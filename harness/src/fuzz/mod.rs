@@ -219,10 +219,15 @@ pub fn run(ctx: &Context, sup: &Supervisor, opts: &Options) -> Result<FuzzResult
                     stop.store(true, Ordering::Relaxed);
                     let mut failures = last.take();
                     if failures.is_empty() {
-                        // The case panicked rather than returning a failure.
+                        // proptest's reason is all there is (e.g. the case panicked).
+                        let property = properties::PROPERTIES
+                            .iter()
+                            .map(|(id, _)| *id)
+                            .find(|id| reason.message().starts_with(&format!("{id}:")))
+                            .unwrap_or("invariants");
                         failures.push(Failure {
-                            property: "invariants",
-                            message: format!("checking the case panicked: {reason}"),
+                            property,
+                            message: reason.message().to_string(),
                             scenario: conv.scenario(&format!("fuzz/{w}-min")),
                             expected_turns: None,
                         });

@@ -442,6 +442,13 @@ impl Conversation {
             }
             _ => {}
         }
+        if self.fault == Fault::StdinClosed {
+            // The run then ends on the broken pipe; which of that and an earlier error result a
+            // supervisor's end line quotes is its own choice: not generated.
+            for t in &mut self.turns {
+                t.error = None;
+            }
+        }
         if self.fault != Fault::None {
             self.background = None;
         }
@@ -550,7 +557,9 @@ impl Conversation {
                 drive.insert("turn_timeout".into(), json!("700ms"));
             }
             Fault::StdinClosed => {
-                drive.insert("turn_timeout".into(), json!("1s"));
+                // As process/stdin-closed-mid-session: the supervisor gets 1 s (its undelivered
+                // grace) to see the CLI is not going to answer before the timeout would say so.
+                drive.insert("turn_timeout".into(), json!("2s"));
                 expect_turns[n - 1] = json!({"status": "failed"});
             }
             Fault::HookBlock => {
@@ -656,7 +665,7 @@ impl Conversation {
                 script.push(json!({"expect": {"match": {"type": "user"}, "keep": true, "timeout": "10s", "on_timeout": "continue", "on_eof": "continue"}}));
             }
             if self.fault == Fault::StdinClosed && i + 2 == n {
-                script.push(json!({"hang": {"for": "1500ms", "read_stdin": false}}));
+                script.push(json!({"hang": {"for": "3s", "read_stdin": false}}));
                 script.push(json!({"exit": 0}));
                 break;
             }
