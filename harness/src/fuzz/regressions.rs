@@ -46,6 +46,7 @@ pub fn scenario(f: &Failure, supervisor: &str, seed: u64, how: &str) -> Value {
         "a supervisor that violates the generated property `{}`, as `{supervisor}` did",
         f.property
     ));
+    s["sources"] = json!([format!("harness fuzz {how}")]);
     s["tags"] = json!(["fuzz", "regression", f.property]);
     if let Some(turns) = &f.expected_turns {
         let mut expect = s.get("expect").cloned().unwrap_or_else(|| json!({}));
