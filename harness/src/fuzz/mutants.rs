@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::mutants::{Switch, switches, with_switch};
+use crate::mutants::{Switch, name_width, switches, with_switch};
 use crate::supervisor::{self, Context};
 
 use super::strategies::Mix;
@@ -154,13 +154,7 @@ pub fn render(r: &MutantsFuzz) -> String {
             }
         );
     }
-    let width = r
-        .switches
-        .iter()
-        .map(|s| s.switch.name.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
+    let width = name_width(r.switches.iter().map(|s| &s.switch));
     let _ = writeln!(out, "\n{:<width$}  found by", "switch");
     for s in &r.switches {
         let what = match (&s.found, s.exempt) {
