@@ -153,6 +153,11 @@ pub fn render(r: &MutantsFuzz) -> String {
                 "every property held"
             }
         );
+        if c.finding.is_some() || c.internal.is_some() {
+            for line in super::render(c).lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
     }
     let width = name_width(r.switches.iter().map(|s| &s.switch));
     let _ = writeln!(out, "\n{:<width$}  found by", "switch");
