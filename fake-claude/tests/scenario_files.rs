@@ -80,6 +80,39 @@ fn every_scenario_file_loads_with_modeline() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Serializing a loaded scenario gives YAML that loads back to the same model, and serializing
+/// that again gives the same text (generated scenarios are saved this way).
+#[test]
+fn every_scenario_round_trips_through_yaml() {
+    let mut files = Vec::new();
+    yaml_files(&repo().join("scenarios"), &mut files);
+    let mut problems = Vec::new();
+    for f in &files {
+        let Ok(first) = fake_claude::scenario::load_file(f) else {
+            continue; // reported by every_scenario_file_loads_with_modeline
+        };
+        let yaml = fake_claude::scenario::to_yaml(&first.scenario).unwrap();
+        match fake_claude::scenario::load_str(&yaml, "<round trip>") {
+            Ok(again) => {
+                let (a, b) = (
+                    serde_json::to_value(&first.scenario).unwrap(),
+                    serde_json::to_value(&again.scenario).unwrap(),
+                );
+                if a != b {
+                    problems.push(format!(
+                        "{}: the model changed on the way:\n{yaml}",
+                        f.display()
+                    ));
+                } else if fake_claude::scenario::to_yaml(&again.scenario).unwrap() != yaml {
+                    problems.push(format!("{}: the YAML is not stable", f.display()));
+                }
+            }
+            Err(e) => problems.push(format!("{}: {}\n{yaml}", f.display(), e.message)),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The library table in scenarios/README.md lists every scenario (generated regressions under
 /// `regressions/` excepted), so the docs cannot silently fall behind the library.
 #[test]

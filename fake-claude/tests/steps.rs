@@ -318,6 +318,60 @@ script:
 }
 
 #[test]
+fn chunking_cuts_every_message_write_and_leaves_explicit_splits_alone() {
+    // Sizes cycle across writes: the first write is cut after 1 and 3 more bytes, and so on.
+    let f = Fake::new(
+        r#"
+chunking: {sizes: [1, 3, 50]}
+script:
+  - write:
+      messages:
+        - {json: {t: "é"}}
+        - {json: {n: "2222222222222222222222222222222222222222222222222222222"}}
+  - emit: {json: {t: "ü"}, split_at: [2]}
+  - turn: {reply: "héllo"}
+"#,
+    );
+    let r = f.run(&format!("{}\n", user("hi")));
+    assert_eq!(r.code, Some(0));
+    let m = r.msgs();
+    assert_eq!(m[0], json!({"t": "é"}));
+    assert_eq!(m[2], json!({"t": "ü"}));
+    assert_eq!(m.last().unwrap()["result"], "héllo");
+    let recs = f.transcript();
+    let outs: Vec<(u64, Option<[u32; 2]>, usize)> = stdout_records(&recs)
+        .into_iter()
+        .map(|rec| match &rec.event {
+            Event::Stdout {
+                len, part, msgs, ..
+            } => (*len, *part, msgs.as_ref().map_or(0, Vec::len)),
+            _ => unreachable!(),
+        })
+        .collect();
+    // The `write` step (75 bytes): 1, 3, 50, 1, 3 and the rest; both messages come with its
+    // last part.
+    let lens: Vec<u64> = outs[..6].iter().map(|o| o.0).collect();
+    assert_eq!(lens, [1, 3, 50, 1, 3, 17]);
+    assert_eq!(outs[0].1, Some([1, 6]));
+    assert_eq!((outs[5].1, outs[5].2), (Some([6, 6]), 2));
+    // The explicit split wins.
+    assert_eq!(outs[6], (2, Some([1, 2]), 0));
+    assert_eq!(outs[7].2, 1);
+    // Turn frames are cut too; every message comes out whole.
+    assert!(outs[8..].iter().all(|o| o.1.is_some()), "{outs:?}");
+    let whole: u64 = outs.iter().map(|o| o.0).sum();
+    assert_eq!(whole as usize, r.stdout.len());
+}
+
+#[test]
+fn chunking_needs_a_size() {
+    let f = Fake::new("chunking: {sizes: [0]}\nscript: []\n");
+    let r = f.run("");
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("chunking.sizes"), "{}", r.stderr);
+}
+
+#[test]
 fn raw_text_has_no_newline_added() {
     let f = Fake::new(
         r#"

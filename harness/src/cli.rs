@@ -1,5 +1,5 @@
-//! The `harness` command line: `run`, `suite`, `validate`, `mutants`, and the authoring and
-//! reading commands `new`, `import`, `show`. Exit codes (documented in
+//! The `harness` command line: `run`, `suite`, `validate`, `mutants`, `fuzz`, and the authoring
+//! and reading commands `new`, `import`, `show`. Exit codes (documented in
 //! docs/harness.md): 0 all pass (known failures allowed), 1 failures or unexpected passes,
 //! 2 usage error or a bad scenario / supervisor file, 3 internal error.
 
@@ -12,7 +12,7 @@ use harness::artifacts::{AdapterExit, RunArtifacts};
 use harness::reporters::{self, Format};
 use harness::suite::{self, Case, Cell, Outcome, RunOptions};
 use harness::supervisor::{self, Context, Supervisor};
-use harness::{known_failures, mutants, setup};
+use harness::{fuzz, known_failures, mutants, setup};
 
 pub const EXIT_FAIL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -122,6 +122,41 @@ enum Cmd {
         /// Scenario files or directories (default: everything under scenarios/).
         paths: Vec<PathBuf>,
     },
+    /// Property-based conformance: generated scenarios, metamorphic invariants, shrunk
+    /// counterexamples saved under scenarios/regressions/.
+    Fuzz {
+        /// Supervisor: a name under supervisors/, an embedded name, or a path.
+        #[arg(long, short, default_value = "reference")]
+        supervisor: String,
+        /// Generated cases (default: PROPTEST_CASES, else 64; with --mutants 300 per switch
+        /// and policy).
+        #[arg(long)]
+        cases: Option<u32>,
+        /// Seed of the generator (default: from the clock; printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: 4 per core; a run mostly waits on processes).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Also generate the faults whose correct handling takes seconds (SIGTERM ignored,
+        /// silence until the turn timeout, ...).
+        #[arg(long)]
+        slow: bool,
+        /// Run against every bug switch of the reference (and the clean reference) instead.
+        #[arg(long)]
+        mutants: bool,
+        /// With --mutants: only these switches (repeatable).
+        #[arg(long = "switch")]
+        switches: Vec<String>,
+        /// Where shrunk counterexamples go (default: scenarios/regressions/).
+        #[arg(long)]
+        regressions: Option<PathBuf>,
+        /// Do not save counterexamples (neither scenarios nor proptest's seed file).
+        #[arg(long)]
+        no_save: bool,
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,6 +226,39 @@ pub fn main() -> i32 {
             name,
             pauses,
         } => import_cmd(&transcript, out.as_deref(), name, pauses),
+        Cmd::Fuzz {
+            supervisor,
+            cases,
+            seed,
+            jobs,
+            slow,
+            mutants,
+            switches,
+            regressions,
+            no_save,
+            quiet,
+        } => {
+            let seed = seed.unwrap_or_else(clock_seed);
+            let mut opts = fuzz::Options::new(seed, jobs.unwrap_or_else(fuzz::default_jobs));
+            if let Some(c) = cases {
+                opts.cases = c;
+            } else if mutants && std::env::var_os("PROPTEST_CASES").is_none() {
+                opts.cases = fuzz::mutants::DEFAULT_CASES;
+            }
+            if slow {
+                opts.mix = fuzz::strategies::Mix::Full;
+            }
+            if !no_save {
+                opts.regressions =
+                    Some(regressions.unwrap_or_else(|| ctx.scenarios_dir().join("regressions")));
+                opts.persistence = Some(ctx.root.join("harness/proptest-regressions/fuzz.txt"));
+            }
+            if mutants {
+                fuzz_mutants_cmd(&ctx, &opts, &switches, quiet)
+            } else {
+                fuzz_cmd(&ctx, &supervisor, &opts)
+            }
+        }
     }));
     result.unwrap_or(EXIT_INTERNAL)
 }
@@ -463,6 +531,60 @@ fn mutants_cmd(
     match mutants::run(ctx, &cases, jobs, only, &mut progress) {
         Ok(r) => {
             print!("{}", mutants::render(&r));
+            r.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() ^ u64::from(d.subsec_nanos()))
+}
+
+fn fuzz_cmd(ctx: &Context, supervisor: &str, opts: &fuzz::Options) -> i32 {
+    let sup = match supervisors(ctx, &[supervisor.to_string()]) {
+        Ok(mut s) => s.remove(0),
+        Err(code) => return code,
+    };
+    eprintln!(
+        "fuzzing {} with {} case(s), seed {} ({} worker(s))",
+        sup.name, opts.cases, opts.seed, opts.jobs
+    );
+    match fuzz::run(ctx, &sup, opts) {
+        Ok(r) => {
+            print!("{}", fuzz::render(&r));
+            if r.finding.as_ref().is_some_and(|f| f.saved.is_some()) {
+                println!(
+                    "(a regression that fails for a supervisor other than the reference belongs in its known-failures file)"
+                );
+            }
+            r.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_INTERNAL
+        }
+    }
+}
+
+fn fuzz_mutants_cmd(ctx: &Context, opts: &fuzz::Options, only: &[String], quiet: bool) -> i32 {
+    eprintln!(
+        "fuzzing the reference's bug switches: {} case(s) per switch and base, seed {}",
+        opts.cases, opts.seed
+    );
+    let mut progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    };
+    match fuzz::mutants::run(ctx, opts, only, &mut progress) {
+        Ok(r) => {
+            print!("{}", fuzz::mutants::render(&r));
             r.exit_code()
         }
         Err(e) => {

@@ -3,11 +3,14 @@
 //! Data flow of one run: `supervisor` (definition, setup, wrapper) → `plan` (the drive plan from
 //! the scenario) → `runner` (temp dir, process group, deadline, teardown, orphan scan) →
 //! `artifacts` (report + transcript + timings) → `judge` (= `expect` + `invariants`) → `verdict`
-//! → `normalize`/`snapshot` and `suite` + `reporters`; `show` draws a kept run as a sequence diagram. `mutants` proves the suite catches the
-//! reference supervisor's bug switches.
+//! → `normalize`/`snapshot` and `suite` + `reporters`; `show` draws a kept run as a sequence
+//! diagram. `mutants` proves the suite catches the reference supervisor's bug switches; `fuzz`
+//! generates scenarios and checks properties on them, shrinking failures into regression
+//! scenarios.
 
 pub mod artifacts;
 pub mod expect;
+pub mod fuzz;
 pub mod import;
 pub mod invariants;
 pub mod judge;

@@ -195,6 +195,11 @@ pub fn run(
     })
 }
 
+/// The width of the switch-name column of a table (at least that of the `switch` header).
+pub fn name_width<'a>(switches: impl Iterator<Item = &'a Switch>) -> usize {
+    switches.map(|s| s.name.len()).max().unwrap_or(6).max(6)
+}
+
 /// The human-readable table.
 pub fn render(r: &MutantsResult) -> String {
     let mut out = String::from("clean reference\n");
@@ -202,13 +207,7 @@ pub fn render(r: &MutantsResult) -> String {
     for line in clean_text.lines() {
         let _ = writeln!(out, "  {line}");
     }
-    let width = r
-        .switches
-        .iter()
-        .map(|s| s.switch.name.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
+    let width = name_width(r.switches.iter().map(|s| &s.switch));
     let _ = writeln!(out, "\n{:<width$}  caught by", "switch");
     for s in &r.switches {
         if s.caught_by.is_empty() {

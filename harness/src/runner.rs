@@ -52,6 +52,12 @@ const PIPE_SETTLE: Duration = Duration::from_millis(200);
 
 static RUNS: AtomicU64 = AtomicU64::new(0);
 
+/// Writing an executable (the `bin/claude` wrapper) excludes forking in this process: a child
+/// forked by another worker while the file is open for writing inherits the descriptor until it
+/// execs, and executing the wrapper in that window fails with ETXTBSY ("Text file busy") — seen
+/// under parallel `harness fuzz`. Spawns share the lock; writes take it alone.
+static FORK_LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// Run `case` under `sup`. `Err` only for harness-side trouble (cannot create the run dir);
 /// anything the adapter does — crash, hang, garbage — ends up in the artifacts.
 pub fn run(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<RunArtifacts, String> {
@@ -182,7 +188,10 @@ fn write_wrapper(
         transcript = sh_quote(&transcript.display().to_string()),
     );
     let path = dir.join("bin").join("claude");
-    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    {
+        let _alone = FORK_LOCK.write().unwrap_or_else(|e| e.into_inner());
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| format!("cannot make {} executable: {e}", path.display()))?;
     Ok(path)
@@ -266,7 +275,11 @@ pub fn supervise(
         .stderr(Stdio::piped())
         .process_group(0);
     let start = Instant::now();
-    let mut child = match cmd.spawn() {
+    let spawned = {
+        let _shared = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
+        cmd.spawn()
+    };
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
             return Supervised {
@@ -326,7 +339,12 @@ pub fn supervise(
             from_fake: p.marker == Some(0),
         })
         .collect();
-    kill_all(&markers, pgid, born);
+    if survivors.is_empty() {
+        // Confirmed gone: only the group can still hold anything.
+        procs::kill_group(pgid, Signal::KILL);
+    } else {
+        kill_all(&markers, pgid, born);
+    }
     // Everything marked is gone. A pipe still open means a process that escaped both the group
     // and the markers (a grandchild with a scrubbed environment in its own session): it is the
     // run's all the same — a leftover, and killed.

@@ -85,6 +85,8 @@ pub struct Engine {
     eof_recorded: bool,
     last_result_is_error: bool,
     turns_begun: u64,
+    /// Position in the scenario's `chunking.sizes` cycle.
+    chunk_next: usize,
 }
 
 impl Engine {
@@ -122,6 +124,7 @@ impl Engine {
             eof_recorded: false,
             last_result_is_error: false,
             turns_begun: 0,
+            chunk_next: 0,
         }
     }
 
@@ -388,6 +391,12 @@ impl Engine {
             serde_json::to_writer(&mut bytes, m).map_err(|e| Stop::Failed(e.to_string()))?;
             bytes.push(b'\n');
         }
+        let cuts = self.chunk_cuts(bytes.len());
+        if !cuts.is_empty() {
+            let pause = self.loaded.scenario.chunking.as_ref().and_then(|c| c.pause);
+            let by = by.unwrap_or_default();
+            return self.write_split(&bytes, &cuts, pause, msgs, &by);
+        }
         for m in &msgs {
             self.observe(m);
         }
@@ -419,23 +428,45 @@ impl Engine {
         }
     }
 
-    /// Write bytes as one write, or split at `cuts` with `pause` between parts.
+    /// Where the scenario's `chunking` cuts a write of `len` bytes, continuing its size cycle.
+    fn chunk_cuts(&mut self, len: usize) -> Vec<usize> {
+        let Some(c) = &self.loaded.scenario.chunking else {
+            return Vec::new();
+        };
+        let sizes: Vec<usize> = c.sizes.iter().copied().filter(|n| *n > 0).collect();
+        let mut cuts = Vec::new();
+        if sizes.is_empty() {
+            return cuts;
+        }
+        let mut at = 0;
+        loop {
+            at += sizes[self.chunk_next % sizes.len()];
+            self.chunk_next += 1;
+            if at >= len {
+                return cuts;
+            }
+            cuts.push(at);
+        }
+    }
+
+    /// Write bytes as one write, or split at `cuts` with `pause` between parts. `msgs` are the
+    /// messages the bytes carry (none for raw bytes), recorded with the last part.
     fn write_split(
         &mut self,
         bytes: &[u8],
         cuts: &[usize],
         pause: Option<Millis>,
-        msg: Option<Value>,
+        msgs: Vec<Value>,
         by: &str,
     ) -> Result<(), Stop> {
-        if let Some(m) = &msg {
+        for m in &msgs {
             self.observe(m);
         }
+        let mut msgs = (!msgs.is_empty()).then_some(msgs);
         let mut bounds = vec![0];
         bounds.extend_from_slice(cuts);
         bounds.push(bytes.len());
         let n = bounds.len() - 1;
-        let mut msg = msg;
         for i in 0..n {
             if i > 0
                 && let Some(p) = pause
@@ -445,7 +476,7 @@ impl Engine {
             let part = &bytes[bounds[i]..bounds[i + 1]];
             let blocked_us = self.out.write(part)?;
             let last = i + 1 == n;
-            let (text, b64) = if msg.is_some() {
+            let (text, b64) = if msgs.is_some() {
                 (None, None)
             } else {
                 match std::str::from_utf8(part) {
@@ -458,11 +489,7 @@ impl Engine {
             };
             self.tr.record(Event::Stdout {
                 len: part.len() as u64,
-                msgs: if last {
-                    msg.take().map(|m| vec![m])
-                } else {
-                    None
-                },
+                msgs: if last { msgs.take() } else { None },
                 text,
                 b64,
                 part: (n > 1).then_some([i as u32 + 1, n as u32]),
@@ -705,7 +732,7 @@ impl Engine {
         if cuts.is_empty() {
             self.write_msgs(vec![msg], Some(at.to_string()))
         } else {
-            self.write_split(&bytes, &cuts, e.pause, Some(msg), at)
+            self.write_split(&bytes, &cuts, e.pause, vec![msg], at)
         }
     }
 
@@ -725,7 +752,7 @@ impl Engine {
         };
         let bytes = one.repeat(r.repeat.unwrap_or(1) as usize);
         let cuts = cut_points(bytes.len(), r.split, r.split_at.as_deref());
-        self.write_split(&bytes, &cuts, r.pause, None, at)
+        self.write_split(&bytes, &cuts, r.pause, Vec::new(), at)
     }
 
     fn stderr(&mut self, e: &StderrStep, at: &str) -> Result<(), Stop> {

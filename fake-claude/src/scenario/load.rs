@@ -163,6 +163,8 @@ fn locate_top_level(mut p: Problem, text: &str) -> Problem {
         "handlers:"
     } else if p.message.starts_with("expect.") {
         "expect:"
+    } else if p.message.starts_with("chunking.") {
+        "chunking:"
     } else {
         return p;
     };
@@ -274,6 +276,15 @@ pub fn check(loaded: &Loaded) -> Vec<Problem> {
                 "unknown profile `{p}`: expected one of {}",
                 Profile::known()
             ),
+        });
+    }
+    if let Some(ch) = &s.chunking
+        && ch.sizes.iter().all(|n| *n == 0)
+    {
+        c.problems.push(Problem {
+            line: 1,
+            column: 1,
+            message: "chunking.sizes: give at least one piece size above 0".into(),
         });
     }
     for (sub, h) in &s.handlers {

@@ -12,6 +12,12 @@ pub use model::Scenario;
 pub const DEFAULT_SCENARIO: &str = include_str!("default.yaml");
 pub const DEFAULT_SOURCE: &str = "<embedded default>";
 
+/// A scenario as YAML that [`load_str`] reads back to the same model (absent and default fields
+/// left out), e.g. for generated scenarios saved as files. The schema modeline is the caller's.
+pub fn to_yaml(scenario: &Scenario) -> Result<String, String> {
+    serde_saphyr::to_string(scenario).map_err(|e| format!("cannot write the scenario as YAML: {e}"))
+}
+
 pub fn default_scenario() -> Loaded {
     // The embedded default is checked by a unit test, so this cannot fail in a released build;
     // if it somehow did, an empty script (idle CLI) is the safest fallback.
@@ -28,6 +34,7 @@ pub fn default_scenario() -> Loaded {
             watchdog: None,
             seed: None,
             on_sigterm: None,
+            chunking: None,
             handlers: Default::default(),
             drive: Default::default(),
             expect: Default::default(),

@@ -24,40 +24,46 @@ pub struct Scenario {
     #[serde(default)]
     pub description: String,
     /// Public sources: issue and PR links, catalogue ids (`FM-36`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
     /// CLI version profile whose message shapes are emitted: `2.1.81` or `2.1.330` (default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
     /// Bug switches of the reference supervisor (`supervisors/reference`, `--bug NAME`) this
     /// scenario catches; a test runs each and checks that the verdict fails.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caught_by: Vec<String>,
     /// The real-world supervisor behaviour this scenario tells apart, for scenarios no bug
     /// switch fails (e.g. "a print-mode supervisor that leaves stdin piped hangs").
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinguishes: Option<String>,
     /// Free-form tags for filtering (`turns`, `background`, ...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Capabilities a supervisor must claim for this scenario to apply (e.g. `multi-turn`,
     /// `background-aware`); others show the scenario as skipped.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
     /// The fake ends itself (exit 98, a `watchdog` transcript record) after this long. Default 60s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<Millis>,
     /// Seed for generated ids (session id, uuids, tool ids). Same seed, same ids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// What the fake does on SIGTERM: `exit` with 143 like the real CLI (default), `ignore` it, or
     /// `default` (die by the signal).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_sigterm: Option<SigtermPolicy>,
+    /// Cut every stdout message write that has no split of its own — turn frames, handler
+    /// answers, `emit` and `write` steps — into pieces of these sizes: the same bytes with other
+    /// write boundaries (a piece can end inside a UTF-8 character). For re-chunking a whole
+    /// conversation without touching its steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunking: Option<Chunking>,
     /// Answers to control requests the supervisor may send at any time, by subtype (`initialize`,
     /// `interrupt`, `set_permission_mode`, `set_model`, `mcp_status`, `stop_task`, ... or `*` for any
     /// other). Unlisted subtypes get the profile's default answer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub handlers: BTreeMap<String, Handler>,
     /// How the harness drives a supervisor through this scenario.
     #[serde(default)]
@@ -82,30 +88,42 @@ pub enum SigtermPolicy {
     Default,
 }
 
+/// How stdout writes are cut into pieces (see `Scenario::chunking`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Chunking {
+    /// Piece sizes in bytes, taken in turn and cycled across writes (`[1, 7, 4096]`); zeros are
+    /// skipped.
+    pub sizes: Vec<usize>,
+    /// Pause between the pieces of one write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Millis>,
+}
+
 /// How a control request from the supervisor is answered.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Handler {
     /// Answer this long after the request arrives (other input keeps being served meanwhile).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<Millis>,
     /// Success `response` body to send instead of the profile default. Templates see `request`
     /// (the whole control_request) and the scenario's captures.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respond: Option<Value>,
     /// Deep-merged into the default success `response` body (objects merge, other values
     /// replace), e.g. `{hooks_applied: false}` on `initialize`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<Value>,
     /// Answer with an error response carrying this text.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Never answer (the request is recorded).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub never: bool,
     /// Do not answer automatically: hand the request to the script, whose `expect` steps can match
     /// it and whose `emit: {control_response: ...}` answers it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub script: bool,
 }
 
@@ -118,13 +136,13 @@ pub struct Handler {
 pub struct Drive {
     /// `multi_turn` (one CLI process, prompts in sequence) or `one_shot` (one prompt, stdin closed
     /// when the run is over). Default: `one_shot` for a single turn, `multi_turn` otherwise.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<DriveMode>,
     /// The prompts, one per turn, with actions to perform during the turn.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<DriveTurn>,
     /// How long the supervisor should wait for each turn's result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_timeout: Option<Millis>,
     /// Hook callbacks the supervisor registers in `initialize` (the CLI then sends
     /// `hook_callback` requests with their ids, `{{ hooks.<event>.<n> }}` in the script), and
@@ -355,75 +373,91 @@ pub enum Step {
 #[serde(deny_unknown_fields)]
 pub struct Emit {
     /// An exact message, written as given (templates substituted).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<Value>,
     /// `system/init` (first frame of every turn).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub init: Option<Empty>,
     /// An assistant message with one content block.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assistant: Option<AssistantSpec>,
     /// A `user` message carrying a tool_result block and the top-level `tool_use_result`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_result: Option<ToolResultSpec>,
     /// A `user` message with text content (e.g. `[Request interrupted by user]`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_text: Option<String>,
     /// The turn's `result`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub result: Option<ResultSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_started: Option<TaskStartedSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_progress: Option<TaskProgressSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_updated: Option<TaskUpdatedSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_notification: Option<TaskNotificationSpec>,
     /// `system/background_tasks_changed` listing these task ids (2.1.330).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background_tasks_changed: Option<Vec<BackgroundTask>>,
     /// `system/session_state_changed` (`idle`, `running`, `requires_action`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_state: Option<String>,
     /// `system/status` with this permission mode.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_denied: Option<PermissionDeniedSpec>,
     /// A control_request to the supervisor, not awaited (use `request` to await the answer).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_request: Option<ControlRequestSpec>,
     /// An answer to a control request the supervisor sent (see handlers' `script`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_response: Option<ControlResponseSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_cancel_request: Option<CancelSpec>,
     /// A `stream_event` wrapping this raw Messages-API event.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_event: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_event: Option<RateLimitSpec>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub keep_alive: Option<Empty>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_retry: Option<ApiRetrySpec>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub compact_boundary: Option<CompactSpec>,
     /// Deep-merged over the generated message (objects merge, other values replace).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with: Option<Value>,
     /// Dotted paths removed from the generated message (e.g. `message.model`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub without: Vec<String>,
     /// Split the line into this many writes of near-equal size.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<u32>,
     /// Split the line at these byte offsets (may fall inside a UTF-8 character).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_at: Option<Vec<usize>>,
     /// Pause between the writes of a split line.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Millis>,
     /// The message belongs to a turn the CLI started on its own (after a task notification):
     /// the harness attributes a result written so to no prompt. For `json` results, which carry
@@ -441,19 +475,19 @@ pub struct Empty {}
 #[serde(deny_unknown_fields)]
 pub struct AssistantSpec {
     /// A text block.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// A generated text block of exactly this many bytes (huge lines without storing them).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_bytes: Option<u64>,
     /// A thinking block.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking: Option<String>,
     /// A tool_use block.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use: Option<ToolUseSpec>,
     /// Set for sub-agent frames: the launching Agent tool_use id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_tool_use_id: Option<String>,
 }
 
@@ -461,10 +495,10 @@ pub struct AssistantSpec {
 #[serde(deny_unknown_fields)]
 pub struct ToolUseSpec {
     /// Tool use id; generated (`toolu_...`) when absent and captured as `last_tool_use_id`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub input: Value,
 }
 
@@ -472,15 +506,15 @@ pub struct ToolUseSpec {
 #[serde(deny_unknown_fields)]
 pub struct ToolResultSpec {
     /// Defaults to the last tool_use id emitted.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// The tool_result content: a string or a list of content blocks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub content: Value,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_error: bool,
     /// The top-level structured `tool_use_result` (e.g. `{status: async_launched, ...}`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_result: Option<Value>,
 }
 
@@ -488,25 +522,25 @@ pub struct ToolResultSpec {
 #[serde(deny_unknown_fields)]
 pub struct ResultSpec {
     /// `success` (default), `error_during_execution`, `error_max_turns`, `error_max_budget_usd`, ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtype: Option<String>,
     /// The result text (success). Defaults to the last assistant text of the turn.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Generated result text of exactly this many bytes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_bytes: Option<u64>,
     /// Defaults to false for success, true for error subtypes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,
     /// Error strings for error subtypes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
     /// Mark as an injected turn's result (`origin.kind = task-notification` on 2.1.330).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub injected: bool,
     /// `terminal_reason` (2.1.330): `completed`, `aborted_streaming`, `aborted_tools`, `api_error`, ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminal_reason: Option<String>,
 }
 
@@ -514,15 +548,15 @@ pub struct ResultSpec {
 #[serde(deny_unknown_fields)]
 pub struct TaskStartedSpec {
     pub task_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `local_bash` (default), `local_agent`, `local_workflow`, ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// Agent tasks: the prompt.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
 }
 
@@ -530,11 +564,11 @@ pub struct TaskStartedSpec {
 #[serde(deny_unknown_fields)]
 pub struct TaskProgressSpec {
     pub task_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_tool_name: Option<String>,
 }
 
@@ -543,7 +577,7 @@ pub struct TaskProgressSpec {
 pub struct TaskUpdatedSpec {
     pub task_id: String,
     /// pending, running, paused, completed (default), failed, killed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
 
@@ -552,13 +586,13 @@ pub struct TaskUpdatedSpec {
 pub struct TaskNotificationSpec {
     pub task_id: String,
     /// completed (default), failed, stopped.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_file: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
 }
 
@@ -566,18 +600,18 @@ pub struct TaskNotificationSpec {
 #[serde(deny_unknown_fields)]
 pub struct BackgroundTask {
     pub task_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusSpec {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission_mode: Option<String>,
 }
 
@@ -585,9 +619,9 @@ pub struct StatusSpec {
 #[serde(deny_unknown_fields)]
 pub struct PermissionDeniedSpec {
     pub tool_name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
@@ -596,16 +630,16 @@ pub struct PermissionDeniedSpec {
 #[serde(deny_unknown_fields)]
 pub struct ControlRequestSpec {
     /// Request id; a fresh UUID when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_use_tool: Option<CanUseToolSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_callback: Option<HookCallbackSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_message: Option<McpMessageSpec>,
     /// Any other request body, written as given (must carry `subtype`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<Value>,
 }
 
@@ -613,12 +647,12 @@ pub struct ControlRequestSpec {
 #[serde(deny_unknown_fields)]
 pub struct CanUseToolSpec {
     pub tool_name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub input: Value,
     /// Defaults to the last tool_use id emitted.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
@@ -628,16 +662,16 @@ pub struct HookCallbackSpec {
     /// e.g. `hook_0`.
     pub callback_id: String,
     /// `PreToolUse` (default), `PostToolUse`, ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_event_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_input: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// The prompt, for `UserPromptSubmit` (which carries no tool fields).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
 }
 
@@ -654,10 +688,10 @@ pub struct McpMessageSpec {
 pub struct ControlResponseSpec {
     pub request_id: String,
     /// Success body.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response: Option<Value>,
     /// Error text (makes it an error response).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -671,28 +705,28 @@ pub struct CancelSpec {
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
     /// `allowed`, `allowed_warning` (default), `rejected`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utilization: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resets_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiRetrySpec {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_status: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -700,9 +734,9 @@ pub struct ApiRetrySpec {
 #[serde(deny_unknown_fields)]
 pub struct CompactSpec {
     /// `auto` (default) or `manual`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_tokens: Option<u64>,
 }
 
@@ -717,19 +751,19 @@ pub struct WriteMany {
 #[serde(deny_unknown_fields)]
 pub struct Raw {
     /// Text written as UTF-8 (templates substituted). No newline is added.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Bytes as hex (`"7b 22 ff 0a"`; spaces ignored): invalid UTF-8 possible.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
     /// Write the bytes this many times in one write.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split_at: Option<Vec<usize>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Millis>,
 }
 
@@ -737,13 +771,13 @@ pub struct Raw {
 #[serde(deny_unknown_fields)]
 pub struct StderrStep {
     /// Text to write (a newline is added unless it ends with one).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Flood: write this many bytes of filler lines (`[DEBUG] ...`) in chunks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flood_bytes: Option<u64>,
     /// Chunk size for the flood (default 8 KiB).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk: Option<u64>,
 }
 
@@ -751,16 +785,16 @@ pub struct StderrStep {
 #[serde(deny_unknown_fields)]
 pub struct Burst {
     /// Number of messages.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     /// Total bytes: repeat the message (padded filler by default) until this many bytes are out.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// The message repeated; default a padded `system/status` frame, which SDKs accept.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Box<Emit>>,
     /// Messages per write (default 1).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_write: Option<u64>,
 }
 
@@ -772,24 +806,24 @@ pub struct Expect {
     pub pattern: Value,
     /// Captures: variable name → dotted path into the matched message (`request_id`, `uuid`,
     /// `request.input.command`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capture: BTreeMap<String, String>,
     /// Give up after this long (default: wait until stdin closes or the watchdog fires).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Millis>,
     /// What to do when the timeout passes. Default `fail`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<OnMiss>,
     /// What to do when stdin closes before a match. Default `fail`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_eof: Option<OnMiss>,
     /// Fail at once if a message that does not match arrives (default: non-matching messages
     /// stay queued for later steps).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
     /// Only wait for the message: leave it queued for a later step (e.g. wait until prompt 2
     /// has arrived, then let a `turn` take it).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep: bool,
 }
 
@@ -811,40 +845,40 @@ pub enum OnMiss {
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// Request id; a fresh UUID when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_use_tool: Option<CanUseToolSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_callback: Option<HookCallbackSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_message: Option<McpMessageSpec>,
     /// Any other request body (must carry `subtype`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<Value>,
     /// Captures from the response message (`response.response.behavior`, ...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capture: BTreeMap<String, String>,
     /// Pattern the response must match (e.g. `{response: {subtype: success}}`).
-    #[serde(default, rename = "expect")]
+    #[serde(default, rename = "expect", skip_serializing_if = "Option::is_none")]
     pub expect_response: Option<Value>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Millis>,
     /// Default `fail`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<OnMiss>,
     /// Default `fail`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_eof: Option<OnMiss>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitEof {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Millis>,
     /// Default `fail`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<OnMiss>,
 }
 
@@ -853,10 +887,10 @@ pub struct WaitEof {
 pub struct Hang {
     /// Keep reading (and recording) stdin while hanging. Default true; false leaves the pipe
     /// undrained so the supervisor's writes eventually block.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_stdin: Option<bool>,
     /// Stop hanging after this long (default: forever, i.e. until the watchdog).
-    #[serde(default, rename = "for")]
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
     pub for_: Option<Millis>,
 }
 
@@ -864,13 +898,13 @@ pub struct Hang {
 #[serde(deny_unknown_fields)]
 pub struct Spawn {
     /// The grandchild inherits stdout (and stderr), keeping the pipes open after the fake exits.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hold_stdout: bool,
     /// The grandchild ignores SIGTERM.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_sigterm: bool,
     /// How long the grandchild lives (default 300s) — bounded so nothing leaks forever.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifetime: Option<Millis>,
 }
 
@@ -879,33 +913,33 @@ pub struct Spawn {
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// argv has this flag (`--resume`; both `--flag value` and `--flag=value` forms count).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag: Option<String>,
     /// ... with this value.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Environment variables with these values (`"{...}"`: set to anything).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
     /// The profile is one of these versions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
     /// A template variable equals this (`{var: name, equals: value}`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub var: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<Value>,
     /// The command line — the program and argv joined by spaces, each quoted as Windows'
     /// `CreateProcess` would need — is longer than this many characters (32767 is Windows'
     /// limit: `spawn ENAMETOOLONG`, error 206).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_line_over: Option<u64>,
     /// Some single argument is longer than this many bytes (131072 is Linux's per-argument
     /// limit, `MAX_ARG_STRLEN`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argument_over: Option<u64>,
     /// Negate the whole condition.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not: bool,
 }
 
@@ -915,7 +949,7 @@ pub struct If {
     pub when: Condition,
     #[schemars(with = "Vec<Step>")]
     pub then: Vec<Spanned<Step>>,
-    #[serde(default, rename = "else")]
+    #[serde(default, rename = "else", skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<Step>")]
     pub otherwise: Vec<Spanned<Step>>,
 }
@@ -924,7 +958,7 @@ pub struct If {
 #[serde(deny_unknown_fields)]
 pub struct Repeat {
     /// Number of iterations (default: until a step says `break` or the run ends).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
@@ -937,28 +971,28 @@ pub struct Repeat {
 #[serde(deny_unknown_fields)]
 pub struct TurnStep {
     /// Pattern the prompt must match (default: any `user` message).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Value>,
     /// Reply text for the default body and the result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
     /// Steps between init and result (default: one assistant text block with `reply`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Vec<Step>>")]
     pub steps: Option<Vec<Spanned<Step>>>,
     /// The result's shape (`subtype`, `text`, `is_error`, `errors`, ...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<ResultSpec>,
     /// Deep-merged over the generated result.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_with: Option<Value>,
     /// Dotted paths removed from the generated result (`[duration_api_ms]`: a result missing a
     /// documented key).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub result_without: Vec<String>,
     /// Write `session_state idle` after the result (default true; false while background work
     /// is still owed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle: Option<bool>,
     /// Messages that follow the result at once — typically the next turn's `init: {}` (FM-24).
     /// They go out in the same write(2) as the result and its trailing frames, so a reader sees
@@ -966,11 +1000,11 @@ pub struct TurnStep {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<Emit>,
     /// Stdin closed before a prompt came: default `exit: 0`, as the real CLI does.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_eof: Option<OnMiss>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Millis>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<OnMiss>,
 }
 
@@ -978,12 +1012,12 @@ pub struct TurnStep {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InjectedTurn {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Vec<Step>>")]
     pub steps: Option<Vec<Spanned<Step>>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle: Option<bool>,
 }
 
