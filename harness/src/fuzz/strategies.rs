@@ -509,6 +509,23 @@ impl Conversation {
         }
     }
 
+    /// The most can_use_tool requests one turn sends.
+    fn permission_requests_per_turn(&self) -> usize {
+        self.turns
+            .iter()
+            .map(|t| {
+                t.body
+                    .iter()
+                    .filter(|i| {
+                        matches!(i, Item::Concurrent)
+                            || matches!(i, Item::Tool { gate, .. } if *gate == Gate::Permission)
+                    })
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     fn uses_gate(&self, g: Gate) -> bool {
         self.turns.iter().flat_map(|t| &t.body).any(|i| {
             matches!(i, Item::Tool { gate, .. } if *gate == g)
@@ -565,7 +582,16 @@ impl Conversation {
                 top.insert("on_sigterm".into(), json!("ignore"));
             }
             Fault::Silence => {
-                drive.insert("turn_timeout".into(), json!("700ms"));
+                // Past every slow permission answer (1 s each, one after the other) with room to
+                // spare: the timeout must catch the silent CLI, not a turn still waiting on the
+                // supervisor's callbacks.
+                let slow = if self.callback == Callback::Slow {
+                    self.permission_requests_per_turn()
+                } else {
+                    0
+                };
+                let timeout = 700 + 1000 * slow as u64 + if slow > 0 { 1000 } else { 0 };
+                drive.insert("turn_timeout".into(), json!(format!("{timeout}ms")));
             }
             Fault::StdinClosed => {
                 // As process/stdin-closed-mid-session: the supervisor gets 1 s (its undelivered
