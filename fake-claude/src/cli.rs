@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use crate::engine::Engine;
 use crate::engine::process::{self, EXIT_BAD_SCENARIO};
 use crate::invocation::Invocation;
+use crate::mode::{self, Asked, Framing};
+use crate::probes;
 use crate::profile::Profile;
+use crate::scenario::model::AuthState;
 use crate::scenario::{self, Loaded};
 use crate::transcript::{Event, Transcript};
 
@@ -114,17 +117,62 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         .and_then(Profile::parse)
         .unwrap_or_else(|| loaded.profile());
     record_start(&transcript, &inv, &cwd, profile, &loaded.source, false);
-    run(Arc::new(loaded), inv, transcript, cwd)
+    // Probes and argv errors are answered as the real CLI does, without playing the script.
+    let framing = match mode::decide(&inv) {
+        Ok(Asked::Conversation(f)) => f,
+        Ok(Asked::Subcommand(sub)) => {
+            let logged_in = loaded.scenario.auth != Some(AuthState::LoggedOut);
+            let a = probes::answer(sub, &inv, logged_in);
+            return finish_early(&transcript, &a.stdout, "", a.code);
+        }
+        Err(refusal) => return finish_early(&transcript, "", &refusal.stderr, refusal.code),
+    };
+    run(Arc::new(loaded), inv, framing, transcript, cwd)
 }
 
-fn run(loaded: Arc<Loaded>, inv: Invocation, transcript: Arc<Transcript>, cwd: String) -> i32 {
+/// End the invocation before any step: print `stdout` and `stderr`, record both, exit `code`.
+fn finish_early(t: &Transcript, stdout: &str, stderr: &str, code: i32) -> i32 {
+    if !stdout.is_empty() {
+        // A reader that is gone must not turn the answer into a panic.
+        let _ = std::io::stdout().write_all(stdout.as_bytes());
+        t.record(Event::Stdout {
+            len: stdout.len() as u64,
+            msgs: None,
+            text: Some(stdout.to_string()),
+            b64: None,
+            part: None,
+            burst: None,
+            blocked_us: 0,
+            by: Some("probe".into()),
+        });
+    }
+    if !stderr.is_empty() {
+        say_err(stderr);
+        t.record(Event::Stderr {
+            len: stderr.len() as u64,
+            text: Some(stderr.to_string()),
+            flood: false,
+            blocked_us: 0,
+        });
+    }
+    t.record(Event::Exit { code });
+    code
+}
+
+fn run(
+    loaded: Arc<Loaded>,
+    inv: Invocation,
+    framing: Framing,
+    transcript: Arc<Transcript>,
+    cwd: String,
+) -> i32 {
     let s = &loaded.scenario;
     let watchdog = s.watchdog.map(|m| m.duration()).unwrap_or(DEFAULT_WATCHDOG);
     let on_sigterm = s
         .on_sigterm
         .unwrap_or(crate::scenario::model::SigtermPolicy::Exit);
     process::start_guard(on_sigterm, watchdog, Arc::clone(&transcript));
-    Engine::new(loaded, inv, transcript, cwd).run()
+    Engine::new(loaded, inv, framing, transcript, cwd).run()
 }
 
 fn record_start(

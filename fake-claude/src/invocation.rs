@@ -8,33 +8,6 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-/// Real-CLI flags that take no value, so the token after them is not their value.
-const BOOLEAN_FLAGS: &[&str] = &[
-    "-p",
-    "--print",
-    "--verbose",
-    "-c",
-    "--continue",
-    "--include-partial-messages",
-    "--fork-session",
-    "--replay-user-messages",
-    "--strict-mcp-config",
-    "--include-hook-events",
-    "--debug",
-    "-d",
-    "--dangerously-skip-permissions",
-    "--allow-dangerously-skip-permissions",
-    "--await-initialize",
-    "--no-session-persistence",
-    "--session-mirror",
-    "--plugin-dir-no-mcp",
-    "--managed-settings-in-initialize",
-    "-v",
-    "--version",
-    "-h",
-    "--help",
-];
-
 /// Environment variables recorded in the transcript's `start` record.
 const RECORDED_ENV_PREFIXES: &[&str] = &["CLAUDE", "ANTHROPIC_BASE_URL", "DEBUG", "PWD"];
 
@@ -46,6 +19,8 @@ pub struct Invocation {
     pub transcript: Option<PathBuf>,
     pub profile: Option<String>,
     pub seed: Option<u64>,
+    /// The session store (`--fake-sessions DIR` / `FAKE_CLAUDE_SESSIONS`; see [`crate::sessions`]).
+    pub sessions: Option<PathBuf>,
     /// Only load and check the scenario, print problems, exit 0/2.
     pub check: bool,
     /// `-v` / `--version`.
@@ -85,7 +60,7 @@ impl Invocation {
                 };
                 let takes_value = matches!(
                     name.as_str(),
-                    "scenario" | "transcript" | "profile" | "seed"
+                    "scenario" | "transcript" | "profile" | "seed" | "sessions"
                 );
                 let value = if takes_value {
                     let v = inline.or_else(|| it.next());
@@ -101,6 +76,7 @@ impl Invocation {
                     "transcript" => inv.transcript = value.map(PathBuf::from),
                     "profile" => inv.profile = value,
                     "seed" => seed = value,
+                    "sessions" => inv.sessions = value.map(PathBuf::from),
                     "check" => inv.check = true,
                     // Unknown --fake-* flags are ours too: drop them rather than pass them on.
                     _ => {}
@@ -120,6 +96,9 @@ impl Invocation {
             .transcript
             .or_else(|| var("FAKE_CLAUDE_TRANSCRIPT").map(PathBuf::from));
         inv.profile = inv.profile.or_else(|| var("FAKE_CLAUDE_PROFILE"));
+        inv.sessions = inv
+            .sessions
+            .or_else(|| var("FAKE_CLAUDE_SESSIONS").map(PathBuf::from));
         if let Some(p) = &inv.profile
             && crate::profile::Profile::parse(p).is_none()
         {
@@ -156,7 +135,9 @@ impl Invocation {
             } else if a == name {
                 let next = self.argv.get(i + 1);
                 match next {
-                    Some(n) if !BOOLEAN_FLAGS.contains(&name) && !n.starts_with("--") => {
+                    Some(n)
+                        if !crate::mode::BOOLEAN_FLAGS.contains(&name) && !n.starts_with("--") =>
+                    {
                         found = Some(n.clone());
                         i += 1;
                     }

@@ -90,8 +90,21 @@ pub enum Event {
         /// The line came without a trailing newline (stdin closed right after it).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         unterminated: bool,
+        /// A print-mode prompt rather than a stream-json line: `argv` (the positional prompt),
+        /// `stdin` (plain text read to EOF) or `argv+stdin` (both, joined by a newline). `raw` is
+        /// the prompt text and `msg` the user message the CLI made of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     StdinEof,
+    /// Messages the CLI made that its print-mode output format does not write (`--output-format
+    /// text` prints only result texts; `json` only the last result, or with `--verbose` every
+    /// message at the end): the supervisor never sees them as they happen.
+    Held {
+        msgs: Vec<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
     /// A step finished: `matched`, `timed_out`, `eof`, `mismatched`, `answered`, `done`, ...
     Step {
         at: String,

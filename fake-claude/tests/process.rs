@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 /// Drives the embedded default like an SDK: initialize, two prompts, close.
 fn default_session(args: &[&str]) {
-    let f = Fake::embedded_default();
+    let f = Fake::embedded_default().framing(&[]);
     let mut cmd = f.std_cmd();
     cmd.args(args);
     let mut live = Live::spawn(cmd);
@@ -156,7 +156,7 @@ fn exit_code_after_eof_follows_the_last_result() {
 
 #[test]
 fn version_probe_is_fast_and_recorded() {
-    let f = Fake::embedded_default();
+    let f = Fake::embedded_default().framing(&[]);
     let t0 = Instant::now();
     let mut cmd = f.cmd();
     cmd.arg("-v");
@@ -391,7 +391,7 @@ fn canonical(p: &Path) -> String {
 
 #[test]
 fn start_record_has_argv_env_cwd_pid_profile() {
-    let f = Fake::new("profile: \"2.1.81\"\nscript: []\n");
+    let f = Fake::new("profile: \"2.1.81\"\nscript: []\n").framing(&[]);
     let mut cmd = f.std_cmd();
     cmd.args([
         "--verbose",
@@ -400,6 +400,7 @@ fn start_record_has_argv_env_cwd_pid_profile() {
         "--model=x",
         "-p",
         "--fake-unknown=1",
+        "hi",
     ])
     .env("CLAUDE_CODE_ENTRYPOINT", "sdk-py")
     .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
@@ -421,7 +422,7 @@ fn start_record_has_argv_env_cwd_pid_profile() {
     else {
         panic!("first record is not start: {:?}", recs[0]);
     };
-    assert_eq!(argv, &["--verbose", "--model=x", "-p"]);
+    assert_eq!(argv, &["--verbose", "--model=x", "-p", "hi"]);
     assert_eq!(
         env.get("CLAUDE_CODE_ENTRYPOINT").map(String::as_str),
         Some("sdk-py")
@@ -441,7 +442,8 @@ fn start_record_has_argv_env_cwd_pid_profile() {
 
 #[test]
 fn stdin_records_good_bad_and_binary_lines_and_the_run_goes_on() {
-    let f = Fake::new("script:\n  - turn: {}\n");
+    // `ignore`: read on past lines the real CLI would exit on (see the next test).
+    let f = Fake::new("non_json_stdin: ignore\nscript:\n  - turn: {}\n");
     let mut stdin = Vec::new();
     stdin.extend_from_slice(b"{\"type\":\"keep_alive\"}\n");
     stdin.extend_from_slice(b"this is not json\n");
@@ -465,6 +467,7 @@ fn stdin_records_good_bad_and_binary_lines_and_the_run_goes_on() {
                 msg,
                 error,
                 unterminated,
+                ..
             } => Some((
                 raw.clone(),
                 b64.clone(),
@@ -718,8 +721,10 @@ fn bad_fake_flags_exit_2_instead_of_being_ignored() {
 
 #[test]
 fn seed_makes_ids_repeatable() {
-    let f = Fake::new("script:\n  - turn: {}\n");
     let ids = |seed: &str| {
+        // A fresh directory each time: a session store already holding the id would make the
+        // new session take another (see `a_new_session_never_takes_a_stored_id`).
+        let f = Fake::new("script:\n  - turn: {}\n");
         let mut cmd = f.cmd();
         cmd.args(["--fake-seed", seed]);
         let r = f.run_with(cmd, lines(&[user("hi")]).as_bytes());

@@ -1098,12 +1098,12 @@ script:
 
 const IF_SCENARIO: &str = r#"
 script:
-  - if: {when: {flag: --resume}, then: [{emit: {json: {c: resume}}}], else: [{emit: {json: {c: no_resume}}}]}
+  - if: {when: {flag: --add-dir}, then: [{emit: {json: {c: resume}}}], else: [{emit: {json: {c: no_resume}}}]}
   - if: {when: {flag: --model, value: opus}, then: [{emit: {json: {c: model_opus}}}], else: [{emit: {json: {c: model_other}}}]}
   - if: {when: {env: {MY_VAR: "yes"}}, then: [{emit: {json: {c: env_yes}}}]}
   - if: {when: {env: {ANY_VAR: "{...}"}}, then: [{emit: {json: {c: env_any}}}]}
   - if: {when: {profile: "2.1.81"}, then: [{emit: {json: {c: old}}}], else: [{emit: {json: {c: new}}}]}
-  - if: {when: {flag: --verbose, not: true}, then: [{emit: {json: {c: quiet}}}]}
+  - if: {when: {flag: --include-partial-messages, not: true}, then: [{emit: {json: {c: quiet}}}]}
   - set: {mode: fast}
   - if: {when: {var: mode, equals: fast}, then: [{emit: {json: {c: var_fast}}}]}
 "#;
@@ -1132,7 +1132,12 @@ fn if_conditions_on_flags_env_profile_var_and_not() {
     assert_eq!(
         if_outcome(
             &f,
-            &["--resume", "abc", "--model=opus", "--verbose"],
+            &[
+                "--add-dir",
+                "abc",
+                "--model=opus",
+                "--include-partial-messages"
+            ],
             &[("MY_VAR", "yes"), ("ANY_VAR", "whatever")]
         ),
         [
@@ -1148,7 +1153,7 @@ fn if_conditions_on_flags_env_profile_var_and_not() {
         if_outcome(
             &f,
             &[
-                "--resume=abc",
+                "--add-dir=abc",
                 "--model",
                 "opus",
                 "--fake-profile",
@@ -1160,7 +1165,7 @@ fn if_conditions_on_flags_env_profile_var_and_not() {
     );
     // A flag with another value, and a flag without value at the end of argv.
     assert_eq!(
-        if_outcome(&f, &["--model", "sonnet", "--resume"], &[]),
+        if_outcome(&f, &["--model", "sonnet", "--add-dir"], &[]),
         ["resume", "model_other", "new", "quiet", "var_fast"]
     );
     let recs = f.transcript();

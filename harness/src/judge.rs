@@ -209,6 +209,7 @@ script:
                     b64: None,
                     error: None,
                     unterminated: msg.is_none(),
+                    from: None,
                     msg,
                 }),
                 Just(Event::StdinEof),

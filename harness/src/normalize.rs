@@ -472,6 +472,11 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
                 }
                 s
             }
+            Event::Held { msgs, by } => {
+                let at = at_of(by.as_deref());
+                let kinds: Vec<String> = msgs.iter().map(|m| summarize(m, r)).collect();
+                format!("{at} held by print mode: {}", kinds.join(", "))
+            }
             Event::Stdout { by: Some(b), .. } if b.starts_with("handler:") => continue,
             Event::Stdout {
                 len,
@@ -630,11 +635,12 @@ fn stdin_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
                 msg,
                 error,
                 unterminated,
+                from,
             } => {
-                let cut_note = if *unterminated {
-                    " (no newline: cut)"
-                } else {
-                    ""
+                let cut_note = match (from, *unterminated) {
+                    (Some(from), _) => format!(" (print-mode prompt from {from})"),
+                    (None, true) => " (no newline: cut)".to_string(),
+                    (None, false) => String::new(),
                 };
                 match (msg, raw) {
                     (Some(m), _) => format!("{}{cut_note}", r.value(m)),

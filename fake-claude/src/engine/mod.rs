@@ -5,7 +5,9 @@
 pub mod build;
 pub mod input;
 pub mod output;
+mod print;
 pub mod process;
+mod resume;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use serde_saphyr::Spanned;
 
 use crate::invocation::Invocation;
 use crate::matcher;
+use crate::mode::{Framing, InputFormat, OutputFormat};
 use crate::profile::control;
 use crate::profile::messages::Session;
 use crate::scenario::load::{Loaded, decode_hex};
@@ -87,10 +90,25 @@ pub struct Engine {
     turns_begun: u64,
     /// Position in the scenario's `chunking.sizes` cycle.
     chunk_next: usize,
+    /// Where prompts come from and how the answer is printed (stream-json, or print mode).
+    framing: Framing,
+    /// What print mode keeps back for the end of the run.
+    held: print::Held,
+    /// Where the session is kept for later invocations (`--resume`, `--continue`).
+    store: Option<crate::sessions::Store>,
+    /// Results earlier invocations of a resumed session wrote, and this one's.
+    results_before: u64,
+    results_written: u64,
 }
 
 impl Engine {
-    pub fn new(loaded: Arc<Loaded>, inv: Invocation, tr: Arc<Transcript>, cwd: String) -> Self {
+    pub fn new(
+        loaded: Arc<Loaded>,
+        inv: Invocation,
+        framing: Framing,
+        tr: Arc<Transcript>,
+        cwd: String,
+    ) -> Self {
         let seed = inv.seed.or(loaded.scenario.seed).unwrap_or(0);
         let profile = inv
             .profile
@@ -125,6 +143,11 @@ impl Engine {
             last_result_is_error: false,
             turns_begun: 0,
             chunk_next: 0,
+            framing,
+            held: print::Held::default(),
+            store: None,
+            results_before: 0,
+            results_written: 0,
         }
     }
 
@@ -133,8 +156,24 @@ impl Engine {
     pub fn run(mut self) -> i32 {
         let loaded = Arc::clone(&self.loaded);
         let outcome = self
-            .steps(&loaded.scenario.script)
+            .begin_session()
+            .and_then(|_| {
+                if self.framing.input == InputFormat::Text {
+                    self.take_print_prompt()
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|_| self.steps(&loaded.scenario.script))
             .and_then(|_| self.idle());
+        // Print mode's json answer comes at the end of a run that ended by itself.
+        let outcome = match outcome {
+            Ok(_) | Err(Stop::Exit(_)) => match self.print_held() {
+                Ok(()) => outcome,
+                Err(e) => Err(e),
+            },
+            other => other,
+        };
         let code = match outcome {
             Ok(_) => {
                 if self.last_result_is_error {
@@ -260,14 +299,21 @@ impl Engine {
             Ok(v) => (Some(v.clone()), None),
             Err(e) => (None, e.clone()),
         };
+        let text = raw.clone();
         self.tr.record(Event::Stdin {
             raw,
             b64,
             msg,
             error,
             unterminated: !line.terminated,
+            from: None,
         });
-        let Ok(msg) = parsed else { return Ok(()) };
+        let msg = match parsed {
+            Ok(m) => m,
+            // A blank line is skipped.
+            Err(None) => return Ok(()),
+            Err(Some(_)) => return self.non_json_line(text),
+        };
         match msg.get("type").and_then(Value::as_str) {
             Some("control_request") => self.control_request(msg),
             Some("control_response") => {
@@ -286,6 +332,39 @@ impl Engine {
                 Ok(())
             }
         }
+    }
+
+    /// A stdin line that is not JSON: the real CLI prints why on stderr and exits 1 (2.1.81 and
+    /// 2.1.330 alike, with different texts), unless the scenario says to read on.
+    fn non_json_line(&mut self, text: Option<String>) -> Result<(), Stop> {
+        if self.loaded.scenario.non_json_stdin == Some(NonJsonStdin::Ignore) {
+            return Ok(());
+        }
+        let text = text.unwrap_or_default();
+        let why = if self.session.profile == crate::profile::Profile::V2_1_81 {
+            let word: String = text.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let detail = if word.is_empty() {
+                "Unexpected token".to_string()
+            } else {
+                format!("Unexpected identifier \"{word}\"")
+            };
+            format!(
+                "Error parsing streaming input line: {text}: SyntaxError: JSON Parse error: {detail}\n"
+            )
+        } else {
+            format!(
+                "Error parsing streaming input line (type=unknown, {} chars): SyntaxError\n",
+                text.chars().count()
+            )
+        };
+        let _ = self.err.write(why.as_bytes());
+        self.tr.record(Event::Stderr {
+            len: why.len() as u64,
+            text: Some(why),
+            flood: false,
+            blocked_us: 0,
+        });
+        Err(Stop::Exit(1))
     }
 
     fn control_request(&mut self, msg: Value) -> Result<(), Stop> {
@@ -386,6 +465,9 @@ impl Engine {
     // output
 
     fn write_msgs(&mut self, msgs: Vec<Value>, by: Option<String>) -> Result<(), Stop> {
+        if self.framing.output != OutputFormat::StreamJson {
+            return self.write_printed(msgs, by);
+        }
         let mut bytes = Vec::new();
         for m in &msgs {
             serde_json::to_writer(&mut bytes, m).map_err(|e| Stop::Failed(e.to_string()))?;
@@ -417,6 +499,7 @@ impl Engine {
     /// Track what the CLI said: the exit code after EOF follows the last result's is_error.
     fn observe(&mut self, m: &Value) {
         if m.get("type").and_then(Value::as_str) == Some("result") {
+            self.save_session();
             self.last_result_is_error = m.get("is_error").and_then(Value::as_bool) == Some(true);
         }
         if let Some(id) = m
@@ -729,7 +812,7 @@ impl Engine {
         let mut bytes = serde_json::to_vec(&msg).map_err(|err| Stop::Failed(err.to_string()))?;
         bytes.push(b'\n');
         let cuts = cut_points(bytes.len(), e.split, e.split_at.as_deref());
-        if cuts.is_empty() {
+        if cuts.is_empty() || self.framing.output != OutputFormat::StreamJson {
             self.write_msgs(vec![msg], Some(at.to_string()))
         } else {
             self.write_split(&bytes, &cuts, e.pause, vec![msg], at)

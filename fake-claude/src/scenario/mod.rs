@@ -34,6 +34,8 @@ pub fn default_scenario() -> Loaded {
             watchdog: None,
             seed: None,
             on_sigterm: None,
+            auth: None,
+            non_json_stdin: None,
             chunking: None,
             handlers: Default::default(),
             drive: Default::default(),

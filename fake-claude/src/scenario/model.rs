@@ -54,6 +54,15 @@ pub struct Scenario {
     /// `default` (die by the signal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_sigterm: Option<SigtermPolicy>,
+    /// What `claude auth status` reports: `logged_in` with an API key (default) or `logged_out`
+    /// (exit 1), for supervisors that probe authentication before a session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthState>,
+    /// What the CLI does with a stdin line that is not JSON in stream-json mode: `exit` with 1
+    /// after the real error on stderr, as the real CLI does (default), or `ignore` it (record it
+    /// and read on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_json_stdin: Option<NonJsonStdin>,
     /// Cut every stdout message write that has no split of its own — turn frames, handler
     /// answers, `emit` and `write` steps — into pieces of these sizes: the same bytes with other
     /// write boundaries (a piece can end inside a UTF-8 character). For re-chunking a whole
@@ -75,6 +84,22 @@ pub struct Scenario {
     /// CLI: it answers control requests until stdin closes, then exits 0.
     #[schemars(with = "Vec<Step>")]
     pub script: Vec<Spanned<Step>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthState {
+    LoggedIn,
+    LoggedOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NonJsonStdin {
+    /// Print `Error parsing streaming input line …` on stderr and exit 1 (the real CLI).
+    Exit,
+    /// Record the line and read on.
+    Ignore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

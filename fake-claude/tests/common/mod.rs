@@ -43,7 +43,18 @@ pub struct Fake {
     pub dir: TempDir,
     pub scenario: PathBuf,
     pub transcript: PathBuf,
+    /// Framing flags after the fake's own: by default the SDKs' stream-json both ways.
+    pub framing: Vec<String>,
 }
+
+/// The argv the SDKs frame a session with.
+pub const STREAM_JSON: &[&str] = &[
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    "--input-format",
+    "stream-json",
+];
 
 impl Fake {
     /// Writes `yaml` as `scenario.yaml` (a `name:` is added when missing).
@@ -61,6 +72,7 @@ impl Fake {
             dir,
             scenario,
             transcript,
+            framing: STREAM_JSON.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -78,7 +90,14 @@ impl Fake {
         }
         a.push("--fake-transcript".into());
         a.push(self.transcript.display().to_string());
+        a.extend(self.framing.iter().cloned());
         a
+    }
+
+    /// Run in print mode (or any other framing) instead of the SDKs' stream-json both ways.
+    pub fn framing(mut self, args: &[&str]) -> Self {
+        self.framing = args.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     /// An assert_cmd command with the scenario, the transcript and a hard timeout.

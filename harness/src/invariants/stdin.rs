@@ -195,6 +195,7 @@ mod tests {
             msg: None,
             error: Some("not valid UTF-8".into()),
             unterminated: false,
+            from: None,
         });
         let v = stdin_well_formed(&run(t.done(), vec![]), &scen());
         let got: Vec<usize> = v.iter().map(|v| v.records[0]).collect();
@@ -216,6 +217,7 @@ mod tests {
             msg: None,
             error: Some("EOF while parsing".into()),
             unterminated: true,
+            from: None,
         });
         let eof = t.eof();
         let late = t.stdin(user("late"));

@@ -160,6 +160,7 @@ impl Tr {
             msg: Some(msg),
             error: None,
             unterminated: false,
+            from: None,
         })
     }
 
@@ -179,6 +180,7 @@ impl Tr {
             msg,
             error,
             unterminated: false,
+            from: None,
         })
     }
 

@@ -238,6 +238,18 @@ fn rows_of(i: usize, rec: &Record, cli: usize, r: &mut Redactor) -> Vec<Row> {
             "stdin closed".into(),
             detail.clone(),
         )],
+        Event::Held { msgs, .. } => vec![on_cli(format!(
+            "print mode holds {} message(s): {}",
+            msgs.len(),
+            clip(
+                &msgs
+                    .iter()
+                    .map(|m| summarize(m, r))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                60
+            )
+        ))],
         Event::Stdout {
             msgs,
             text,
