@@ -292,7 +292,7 @@ fn a_later_invocation_resumes_the_session_an_earlier_one_wrote() {
             .any(|(d, m)| d == "stderr" && format!("{}\n", m.as_str().unwrap()) == want_err)
     );
     let mut cmd = f.cmd();
-    cmd.args([&STREAM_JSON[..], &["--resume", unknown]].concat());
+    cmd.args([STREAM_JSON, &["--resume", unknown]].concat());
     let r = f.run_with(cmd, lines(&[user("hi")]).as_bytes());
     assert_eq!(r.code, Some(1));
     let msgs = r.msgs();
