@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use super::input::Got;
 use super::{Engine, Stop};
 use crate::mode::{NO_PROMPT, OutputFormat};
-use crate::profile::Profile;
 use crate::transcript::Event;
 
 /// How long 2.1.3xx waits for the first stdin data when the prompt is on argv and stdin is a pipe.
@@ -31,13 +30,13 @@ pub struct Held {
 impl Engine {
     /// Take the print-mode prompt: the positional argument, plain text on stdin read to EOF, or
     /// both joined by a newline (the real CLI appends stdin to the argument). With a prompt on
-    /// argv, 2.1.330 and later give stdin three seconds to start; 2.1.81 reads it to EOF first.
+    /// argv, stdin gets three seconds to start (2.1.81 and 2.1.332 alike; older CLIs waited for
+    /// EOF for ever, claude-code#7497).
     /// The prompt goes to the inbox as the user message the CLI makes of it, so `turn` steps
     /// take it like a stream-json prompt. Without any prompt: the real error, exit 1.
     pub(super) fn take_print_prompt(&mut self) -> Result<(), Stop> {
         let argv = self.framing.prompt.clone();
-        let grace = (argv.is_some() && self.session.profile != Profile::V2_1_81)
-            .then(|| Instant::now() + STDIN_GRACE);
+        let grace = argv.is_some().then(|| Instant::now() + STDIN_GRACE);
         let text = self.read_stdin_text(grace)?;
         let (prompt, from) = match (argv, text) {
             (Some(a), Some(t)) if !t.is_empty() => (format!("{a}\n{t}"), "argv+stdin"),
