@@ -10,6 +10,7 @@ pub mod cli;
 pub mod engine;
 pub mod invocation;
 pub mod matcher;
+pub mod permissions;
 pub mod profile;
 pub mod record;
 pub mod robustness;
