@@ -114,6 +114,9 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         .and_then(Profile::parse)
         .unwrap_or_else(|| loaded.profile());
     record_start(&transcript, &inv, &cwd, profile, &loaded.source, false);
+    if let Some(code) = crate::permissions::refuse_root_bypass(&inv, &transcript) {
+        return code;
+    }
     run(Arc::new(loaded), inv, transcript, cwd)
 }
 

@@ -219,6 +219,15 @@ impl Settings {
             .any(|r| r.content.is_none() && r.names(tool))
     }
 
+    /// What system/init echoes of the invocation: the mode, the tools left, the `--model`.
+    pub fn apply_to(&self, session: &mut crate::profile::messages::Session, inv: &Invocation) {
+        session.permission_mode = self.mode.name().to_string();
+        session.tools.retain(|t| !self.removes(t));
+        if let Some(model) = inv.flag("--model").filter(|m| !m.is_empty()) {
+            session.model = model;
+        }
+    }
+
     pub fn bypass(&self) -> bool {
         self.mode == Mode::BypassPermissions
     }
@@ -657,6 +666,21 @@ pub const ROOT_BYPASS_REFUSAL: &str =
 pub fn root_bypass_refusal(inv: &Invocation, is_root: bool) -> Option<&'static str> {
     let sandbox = inv.env.get("IS_SANDBOX").is_some_and(|v| v == "1");
     (is_root && !sandbox && Settings::of(inv).bypass()).then_some(ROOT_BYPASS_REFUSAL)
+}
+
+/// At start-up, before the scenario plays: refuse a root bypass as the real CLI does — the
+/// message on stderr, exit 1, nothing on stdout — recording both. `None`: go on.
+pub fn refuse_root_bypass(inv: &Invocation, tr: &crate::transcript::Transcript) -> Option<i32> {
+    let text = format!("{}\n", root_bypass_refusal(inv, running_as_root())?);
+    crate::cli::say_err(&text);
+    tr.record(crate::transcript::Event::Stderr {
+        len: text.len() as u64,
+        text: Some(text),
+        flood: false,
+        blocked_us: 0,
+    });
+    tr.record(crate::transcript::Event::Exit { code: 1 });
+    Some(1)
 }
 
 /// Whether this process runs as root (euid 0).

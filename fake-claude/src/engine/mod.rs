@@ -6,6 +6,7 @@ pub mod build;
 pub mod input;
 pub mod output;
 pub mod process;
+mod tool;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -87,6 +88,8 @@ pub struct Engine {
     turns_begun: u64,
     /// Position in the scenario's `chunking.sizes` cycle.
     chunk_next: usize,
+    /// How the CLI decides tool calls (`tool` steps), from the invocation.
+    permissions: crate::permissions::Settings,
 }
 
 impl Engine {
@@ -99,6 +102,8 @@ impl Engine {
             .unwrap_or_else(|| loaded.profile());
         let mut session = Session::new(profile, seed, cwd.clone());
         session.reads_session_state = inv.reads_session_state();
+        let permissions = crate::permissions::Settings::of(&inv);
+        permissions.apply_to(&mut session, &inv);
         let mut vars = Map::new();
         vars.insert("flags".into(), inv.flags_json());
         vars.insert("env".into(), inv.env_json());
@@ -125,6 +130,7 @@ impl Engine {
             last_result_is_error: false,
             turns_begun: 0,
             chunk_next: 0,
+            permissions,
         }
     }
 
@@ -695,6 +701,7 @@ impl Engine {
             }
             Step::Turn(t) => self.turn(t, &at),
             Step::InjectedTurn(t) => self.injected_turn(t, &at),
+            Step::Tool(t) => self.tool(t, &at),
             Step::Handlers(h) => {
                 self.handlers.extend(h.clone());
                 Ok(Ctl::Next)

@@ -117,6 +117,11 @@ fn walk(
                 walk(&i.otherwise, in_injected, true, map, uncertain);
             }
             Step::Repeat(r) => walk(&r.steps, in_injected, true, map, uncertain),
+            Step::Tool(t) => {
+                for branch in [&t.ran, &t.launched, &t.denied] {
+                    walk(branch, in_injected, true, map, uncertain);
+                }
+            }
             Step::Turn(t) => {
                 map.turns.insert(p);
                 if in_branch || in_injected {
@@ -170,7 +175,7 @@ fn static_turn(at: Pos, t: &TurnStep) -> StaticTurn {
                 // is straight-line.
                 if steps
                     .iter()
-                    .any(|s| matches!(s.value, Step::If(_) | Step::Repeat(_)))
+                    .any(|s| matches!(s.value, Step::If(_) | Step::Repeat(_) | Step::Tool(_)))
                 {
                     None
                 } else {
