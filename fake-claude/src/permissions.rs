@@ -443,9 +443,9 @@ pub fn unavailable_message(tool: &str) -> String {
     )
 }
 
-const DONT_ASK_TAIL: &str = "IMPORTANT: You *may* attempt to accomplish this action using other tools that might naturally be used to accomplish this goal, e.g. using head instead of cat. But you *should not* attempt to work around this denial in malicious ways, e.g. do not use your ability to run tests to execute non-test actions.";
+const DONT_ASK_TAIL: &str = "IMPORTANT: You *may* attempt to accomplish this action using other tools that might naturally be used to accomplish this goal, e.g. using head instead of cat. But you *should not* attempt to work around this denial in malicious ways, e.g. do not use your ability to run tests to execute non-test actions. You should only try to work around this restriction in reasonable ways that do not attempt to bypass the intent behind this denial. If you believe this capability is essential to complete the user's request, STOP and explain to the user what you were trying to do and why you need this permission. Let the user decide how to proceed.";
 const CLASSIFIER_MESSAGE: &str = "was not run. Other actions that need the check will be denied too, and retrying won't help. Finish what you can without them, then tell the user what is blocked and that they can switch to another permission mode.";
-const NO_SURFACE_MESSAGE: &str = "Permission for this tool use was denied. It requires approval, and this session has no approval surface — nobody can answer a permission prompt here — so it was denied automatically. The action was NOT performed; do not claim it succeeded, and do not retry it: this action, and anything else that requires approval, will be denied the same way for the rest of this session.";
+const NO_SURFACE_MESSAGE: &str = "Permission for this tool use was denied. It requires approval, and this session has no approval surface — nobody can answer a permission prompt here — so it was denied automatically. The action was NOT performed; do not claim it succeeded, and do not retry it: this action, and anything else that requires approval, will be denied the same way for the rest of this session. Tell the user what was blocked and why you needed it, then continue with the parts of the task that do not require approval. What required approval:";
 
 /// The path a Bash command's first subcommand touches (`touch f && …` → `<cwd>/f`), as the CLI
 /// names it in `blocked_path` and in its denial.
@@ -551,12 +551,6 @@ pub fn decide(s: &Settings, tool: &str, input: &Value, cwd: &str) -> Decision {
     if s.prompt_stdio && !s.prompts_none {
         return Decision::Ask;
     }
-    if s.prompt_stdio && s.prompts_none {
-        return Decision::Deny {
-            message: NO_SURFACE_MESSAGE.to_string(),
-            reason: DenyReason::NoApprovalSurface,
-        };
-    }
     let (message, reason) = match (bash, kind) {
         (true, Kind::Edit) => {
             let word = command.split_whitespace().next().unwrap_or("the command");
@@ -583,6 +577,12 @@ pub fn decide(s: &Settings, tool: &str, input: &Value, cwd: &str) -> Decision {
             DenyReason::NeedsApproval,
         ),
     };
+    if s.prompt_stdio && s.prompts_none {
+        return Decision::Deny {
+            message: format!("{NO_SURFACE_MESSAGE} {message}"),
+            reason: DenyReason::NoApprovalSurface,
+        };
+    }
     Decision::Deny { message, reason }
 }
 
