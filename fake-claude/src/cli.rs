@@ -127,6 +127,9 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
         }
         Err(refusal) => return finish_early(&transcript, "", &refusal.stderr, refusal.code),
     };
+    if let Some(code) = crate::permissions::refuse_root_bypass(&inv, &transcript) {
+        return code;
+    }
     run(Arc::new(loaded), inv, framing, transcript, cwd)
 }
 

@@ -187,6 +187,30 @@ impl Invocation {
             .get("CLAUDE_CODE_SDK_READS_SESSION_STATE")
             .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
     }
+
+    /// Every value of a variadic flag under any of its spellings (`--allowedTools a b`,
+    /// `--allowed-tools=c`, repeated): the real CLI's `<tools...>` options take each following
+    /// argument up to the next flag. In argv order.
+    pub fn flag_values(&self, names: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.argv.len() {
+            let a = &self.argv[i];
+            if let Some(v) = names
+                .iter()
+                .find_map(|n| a.strip_prefix(n).and_then(|r| r.strip_prefix('=')))
+            {
+                out.push(v.to_string());
+            } else if names.contains(&a.as_str()) {
+                while let Some(n) = self.argv.get(i + 1).filter(|n| !n.starts_with('-')) {
+                    out.push(n.clone());
+                    i += 1;
+                }
+            }
+            i += 1;
+        }
+        out
+    }
 }
 
 #[cfg(test)]

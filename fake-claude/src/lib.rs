@@ -12,6 +12,7 @@ pub mod invocation;
 pub mod matcher;
 pub mod mode;
 pub mod probes;
+pub mod permissions;
 pub mod profile;
 pub mod record;
 pub mod robustness;

@@ -57,14 +57,31 @@ struct Exclusion {
 }
 
 /// Keys the real CLI only writes for reasons these scenarios cannot reproduce. Keep short.
-const EXCLUDED: &[Exclusion] = &[Exclusion {
-    case: Some("can_use_tool 2.1.81"),
-    kind: "user",
-    path: "tool_use_result",
-    key: "backgroundTaskId",
-    why: "the stand-in 2.1.81 tool_result is a background launch (see `can_use_tool_2_1_81`); \
+const EXCLUDED: &[Exclusion] = &[
+    Exclusion {
+        case: None,
+        kind: "system/init",
+        path: "",
+        key: "sandbox_enabled",
+        why: "new in 2.1.332; the permission captures are replayed with the 2.1.330 profile, the \
+              newest the fake has",
+    },
+    Exclusion {
+        case: None,
+        kind: "control_response/success",
+        path: "response.response",
+        key: "sandbox_enabled",
+        why: "new in 2.1.332 (initialize answer); replayed with the 2.1.330 profile",
+    },
+    Exclusion {
+        case: Some("can_use_tool 2.1.81"),
+        kind: "user",
+        path: "tool_use_result",
+        key: "backgroundTaskId",
+        why: "the stand-in 2.1.81 tool_result is a background launch (see `can_use_tool_2_1_81`); \
           a foreground Bash result has no backgroundTaskId (cli2.1.330_fg_bash_can_use_tool)",
-}];
+    },
+];
 
 // ---------------------------------------------------------------------------------------------
 // captures
@@ -175,6 +192,13 @@ fn run_fake(scenario: &str, profile: &str, session_state: bool, cap: &Capture) -
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // The 2.1.332 captures ran as root with IS_SANDBOX=1 (NOTES-2.1.332.md), all but the one
+    // that shows the refusal without it.
+    if cap.file.contains("root_no_sandbox") {
+        cmd.env_remove("IS_SANDBOX");
+    } else {
+        cmd.env("IS_SANDBOX", "1");
+    }
     if session_state {
         cmd.env("CLAUDE_CODE_SDK_READS_SESSION_STATE", "1");
     } else {
@@ -750,6 +774,91 @@ fn bg_bash_cross_turn_2_1_330() {
         session_state: true,
         capture: load_capture("cli2.1.330_bg_bash_idle_then_turn2_session_state.jsonl"),
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// permissions: one scenario (`perm_tool.yaml`), the capture's argv decides
+
+/// A 2.1.332 permission capture replayed with the 2.1.330 profile (the closest one the fake has):
+/// the decision, its frames and their key sets must be the real CLI's.
+fn perm(name: &str) {
+    check(Case {
+        name,
+        scenario: "perm_tool.yaml",
+        profile: "2.1.330",
+        session_state: false,
+        capture: load_capture(&format!("cli2.1.332_perm_{name}.jsonl")),
+    });
+}
+
+/// Bypass: runs silently, and never asks even with a prompt tool.
+#[test]
+fn perm_bypass() {
+    perm("bypass_fg_bash");
+    perm("bypass_with_prompt_tool");
+    perm("dangerously_skip");
+}
+
+/// Bypass with a background Bash: the launch frames, the notification, the injected turn.
+#[test]
+fn perm_bypass_background_launch() {
+    perm("bypass_bg_bash");
+}
+
+/// As root without IS_SANDBOX the bypass is refused before anything is written.
+#[test]
+fn perm_bypass_as_root_outside_a_sandbox() {
+    if fake_claude::permissions::running_as_root() {
+        perm("bypass_root_no_sandbox");
+    }
+}
+
+/// Read-only calls run silently in every mode.
+#[test]
+fn perm_silent_allow() {
+    perm("default_no_prompt_tool_ls");
+    perm("plan_ls");
+    perm("dontask_ls");
+    perm("accept_edits_bash");
+    perm("auto_bash");
+}
+
+/// Default mode with `--permission-prompt-tool stdio` asks; the supervisor allows or denies.
+#[test]
+fn perm_ask() {
+    perm("default_prompt_tool_stdio");
+    perm("default_prompt_tool_no_initialize");
+    perm("default_python_prompt_tool_deny");
+    perm("allowed_rule_nomatch_touch_prompt_tool");
+}
+
+/// Nobody to ask, or a mode that refuses: `permission_denied` and an error tool_result.
+#[test]
+fn perm_deny() {
+    perm("default_no_prompt_tool");
+    perm("default_python");
+    perm("default_write");
+    perm("manual_python");
+    perm("dontask_bash");
+    perm("dontask_bash_prompt_tool");
+    perm("plan_write");
+    perm("default_prompts_none_python");
+}
+
+/// `--allowedTools`: a whole tool, or a rule.
+#[test]
+fn perm_allowed_list() {
+    perm("allowed_tools_bash");
+    perm("allowed_rule_match");
+    perm("allowed_rule_match_touch");
+    perm("allowed_rule_nomatch_touch");
+}
+
+/// `--disallowedTools`: a whole tool is unavailable; a rule denies.
+#[test]
+fn perm_disallowed_list() {
+    perm("disallowed_bash");
+    perm("disallowed_rule");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ pub enum Origin {
     Policy(String),
     /// Derived from the transcript or the script: the explanation, and the records involved.
     Derived(String, Vec<usize>),
+    /// Derived from the supervisor's policy and what the CLI did in its run (a background launch
+    /// under foreground-only): the explanation, and the records involved.
+    PolicyDerived(String, Vec<usize>),
 }
 
 impl Origin {
@@ -41,13 +44,13 @@ impl Origin {
         match self {
             Origin::Author => String::new(),
             Origin::Policy(p) => format!(" (by_policy {p})"),
-            Origin::Derived(why, _) => format!(" ({why})"),
+            Origin::Derived(why, _) | Origin::PolicyDerived(why, _) => format!(" ({why})"),
         }
     }
 
     fn records(&self) -> Vec<usize> {
         match self {
-            Origin::Derived(_, r) => r.clone(),
+            Origin::Derived(_, r) | Origin::PolicyDerived(_, r) => r.clone(),
             _ => vec![],
         }
     }
@@ -165,11 +168,50 @@ fn turn_expectations_with(
                 take(t, Origin::Policy(name.clone()));
             }
             if by_policy.is_none() && i < s.drive.turns.len() {
+                let authored = general.is_some_and(|t| t.status.is_some());
+                if !authored {
+                    launched_under_foreground_only(&mut e, i, run, answers);
+                }
                 derive(&mut e, i, scenario, answers, &invs);
             }
             e
         })
         .collect()
+}
+
+/// A foreground-only supervisor cannot wait for background work: a turn in which the CLI
+/// launched a background task (the transcript says so, whatever the script meant) must fail,
+/// naming the background. Whether the launch happens depends on how the fake decided the tool
+/// call for this supervisor's invocation, so the scenario cannot state it once for all.
+fn launched_under_foreground_only(
+    e: &mut TurnExpectation,
+    i: usize,
+    run: &RunArtifacts,
+    answers: &Answers,
+) {
+    if run.policy.as_deref() != Some("foreground-only") {
+        return;
+    }
+    let Some(rec) = answers
+        .turns
+        .get(i)
+        .and_then(|a| facts::launch_in_turn(run, a))
+    else {
+        return;
+    };
+    let why = format!(
+        "the CLI launched a background task in turn {} (transcript record #{rec}) and the policy is foreground-only",
+        i + 1
+    );
+    e.status = Some(Exp {
+        value: vec!["failed"],
+        origin: Origin::PolicyDerived(why.clone(), vec![rec]),
+    });
+    e.error_contains = Some(Exp {
+        value: "background".into(),
+        origin: Origin::PolicyDerived(why, vec![rec]),
+    });
+    e.output = None;
 }
 
 /// Fill in what the author left out, from the transcript (or the script).
@@ -699,6 +741,74 @@ script:
             )
         );
         assert_eq!(v[0].records, vec![r2, inj]);
+    }
+
+    #[test]
+    fn a_launch_fails_the_turn_under_foreground_only() {
+        let yaml = r#"
+name: p
+drive:
+  turns:
+    - prompt: "one"
+script:
+  - turn: {reply: "started"}
+"#;
+        let s = scenario(yaml);
+        let at = "/repo/scenarios/test.yaml:7:5";
+        let transcript = |tool_use_result: Value| {
+            let mut t = Tr::new();
+            t.stdin(user("one"));
+            t.prompt_step(at);
+            t.out(vec![json!({"type": "system", "subtype": "init"})], at);
+            let launch = t.out(
+                vec![
+                    json!({"type": "user", "message": {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t1",
+                     "content": "{\"status\": \"async_launched\", \"backgroundTaskId\": \"b1\"}"}]},
+                    "tool_use_result": tool_use_result}),
+                ],
+                at,
+            );
+            t.out(vec![result("started")], at);
+            (t.done(), launch)
+        };
+        // The launch is in the top-level tool_use_result: foreground-only must fail the turn.
+        let (recs, launch) = transcript(json!({"stdout": "", "backgroundTaskId": "b1"}));
+        let mut r = run(recs.clone(), vec![turn(0, "completed", Some("started"))]);
+        r.policy = Some("foreground-only".into());
+        let v = check(&r, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["expect.turns[0].status", "expect.turns[0].error_contains"]
+        );
+        assert!(
+            v[0].message.contains("launched a background task"),
+            "{}",
+            v[0].message
+        );
+        assert_eq!(v[0].records, vec![launch]);
+        let mut r = run(
+            recs.clone(),
+            vec![failed(0, "a background task was launched")],
+        );
+        r.policy = Some("foreground-only".into());
+        assert_eq!(check(&r, &s), vec![]);
+        // Another policy completes it; so does foreground-only when the author wrote the turn.
+        let mut r = run(recs.clone(), vec![turn(0, "completed", Some("started"))]);
+        r.policy = Some("background-aware".into());
+        assert_eq!(check(&r, &s), vec![]);
+        let authored =
+            scenario(&yaml.replace("script:", "expect: {turns: [{status: completed}]}\nscript:"));
+        let mut r = run(recs, vec![turn(0, "completed", Some("started"))]);
+        r.policy = Some("foreground-only".into());
+        assert_eq!(check(&r, &authored), vec![]);
+        // JSON inside the text content, with a foreground tool_use_result, is no launch.
+        let (recs, _) =
+            transcript(json!({"stdout": "status: async_launched", "backgroundTaskId": null}));
+        let mut r = run(recs, vec![turn(0, "completed", Some("started"))]);
+        r.policy = Some("foreground-only".into());
+        assert_eq!(check(&r, &s), vec![]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod output;
 mod print;
 pub mod process;
 mod resume;
+mod tool;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -99,6 +100,8 @@ pub struct Engine {
     /// Results earlier invocations of a resumed session wrote, and this one's.
     results_before: u64,
     results_written: u64,
+    /// How the CLI decides tool calls (`tool` steps), from the invocation.
+    permissions: crate::permissions::Settings,
 }
 
 impl Engine {
@@ -117,6 +120,8 @@ impl Engine {
             .unwrap_or_else(|| loaded.profile());
         let mut session = Session::new(profile, seed, cwd.clone());
         session.reads_session_state = inv.reads_session_state();
+        let permissions = crate::permissions::Settings::of(&inv);
+        permissions.apply_to(&mut session, &inv);
         let mut vars = Map::new();
         vars.insert("flags".into(), inv.flags_json());
         vars.insert("env".into(), inv.env_json());
@@ -148,6 +153,7 @@ impl Engine {
             store: None,
             results_before: 0,
             results_written: 0,
+            permissions,
         }
     }
 
@@ -778,6 +784,7 @@ impl Engine {
             }
             Step::Turn(t) => self.turn(t, &at),
             Step::InjectedTurn(t) => self.injected_turn(t, &at),
+            Step::Tool(t) => self.tool(t, &at),
             Step::Handlers(h) => {
                 self.handlers.extend(h.clone());
                 Ok(Ctl::Next)

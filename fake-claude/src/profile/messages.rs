@@ -18,6 +18,10 @@ pub struct Session {
     pub cwd: String,
     pub model: String,
     pub permission_mode: String,
+    /// The tools system/init lists: the profile's, minus those `--disallowedTools` removed.
+    pub tools: Vec<String>,
+    /// Permission denials of the current turn, reported in its `result` (`permission_denials`).
+    pub turn_denials: Vec<Value>,
     pub ids: IdGen,
     msg_counter: u32,
     /// Results written so far (`result_index` on 2.1.330).
@@ -53,6 +57,19 @@ pub struct Session {
 
 const COST_PER_TURN: f64 = 0.00014;
 
+/// The built-in tools system/init lists.
+pub const DEFAULT_TOOLS: &[&str] = &[
+    "Task",
+    "Bash",
+    "Glob",
+    "Grep",
+    "Read",
+    "Edit",
+    "Write",
+    "WebFetch",
+    "TodoWrite",
+];
+
 impl Session {
     pub fn new(profile: Profile, seed: u64, cwd: String) -> Self {
         let mut ids = IdGen::new(seed);
@@ -63,6 +80,8 @@ impl Session {
             cwd,
             model: profile.model().to_string(),
             permission_mode: "default".into(),
+            tools: DEFAULT_TOOLS.iter().map(|t| t.to_string()).collect(),
+            turn_denials: Vec::new(),
             ids,
             msg_counter: 0,
             result_index: 0,
@@ -90,6 +109,7 @@ impl Session {
         self.prompt_uuid = prompt_uuid;
         self.echoed_prompt_uuid = false;
         self.turn_round_trips = 0;
+        self.turn_denials.clear();
         self.last_assistant_text = None;
         self.turn_started_ms = epoch_millis();
     }
@@ -134,20 +154,7 @@ impl Session {
         m.insert("subtype".into(), json!("init"));
         m.insert("cwd".into(), json!(self.cwd));
         m.insert("session_id".into(), json!(self.session_id));
-        m.insert(
-            "tools".into(),
-            json!([
-                "Task",
-                "Bash",
-                "Glob",
-                "Grep",
-                "Read",
-                "Edit",
-                "Write",
-                "WebFetch",
-                "TodoWrite"
-            ]),
-        );
+        m.insert("tools".into(), json!(self.tools));
         m.insert("mcp_servers".into(), json!([]));
         m.insert("model".into(), json!(self.model));
         m.insert("permissionMode".into(), json!(self.permission_mode));
@@ -597,8 +604,12 @@ impl Session {
     // result
 
     /// The turn's `result`. `text` is the final text (success); `errors` for error subtypes.
-    pub fn result(&mut self, r: ResultArgs) -> Value {
+    pub fn result(&mut self, mut r: ResultArgs) -> Value {
         let new = self.new_profile();
+        // The turn's denials, unless the author listed them.
+        if r.permission_denials.is_empty() {
+            r.permission_denials = std::mem::take(&mut self.turn_denials);
+        }
         let is_error = r.is_error.unwrap_or(r.subtype != "success");
         let duration_ms = epoch_millis().saturating_sub(self.turn_started_ms);
         let num_turns = self.turn_round_trips + 1;

@@ -461,6 +461,24 @@ impl Checker {
                     self.steps(steps);
                 }
             }
+            Step::Tool(t) => {
+                if t.name.trim().is_empty() {
+                    self.problem(s, "tool: `name` must not be empty".into());
+                }
+                self.uses(s, &t.input);
+                if let Some(o) = &t.output {
+                    self.uses(s, o);
+                }
+                if let Some(r) = &t.tool_use_result {
+                    self.uses(s, r);
+                }
+                // The outcome variable is set before any branch runs.
+                let var = t.as_.clone().unwrap_or_else(|| "tool".into());
+                self.define([var].iter());
+                self.steps(&t.ran);
+                self.steps(&t.launched);
+                self.steps(&t.denied);
+            }
             Step::Handlers(h) => {
                 for (sub, h) in h {
                     if let Some(m) = handler_problem(h) {

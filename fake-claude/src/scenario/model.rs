@@ -380,6 +380,11 @@ pub enum Step {
     Turn(Box<TurnStep>),
     /// An unsolicited turn (init, assistant, result) as the CLI runs after a task notification.
     InjectedTurn(Box<InjectedTurn>),
+    /// The model calls a tool: the assistant tool_use, then what the CLI makes of it under the
+    /// invocation's permission settings — run it, ask the supervisor (`can_use_tool`), deny it,
+    /// or report it unavailable — and, for `run_in_background: true`, a background launch.
+    /// The outcome lands in a variable (`as`, default `tool`) and picks a branch.
+    Tool(Box<ToolStep>),
     /// Replace control-request handlers from here on.
     Handlers(BTreeMap<String, Handler>),
     /// Set template variables.
@@ -1031,6 +1036,89 @@ pub struct TurnStep {
     pub timeout: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_timeout: Option<OnMiss>,
+}
+
+/// A tool call as the model makes it. The scenario states the call once; the fake derives what
+/// the CLI does with it (see `scenarios/README.md#the-permission-model`):
+/// * allowed without asking (bypassPermissions, an `--allowedTools` rule, a read-only call, an
+///   edit under acceptEdits) → it runs;
+/// * default mode with `--permission-prompt-tool stdio` → `can_use_tool`; `allow` runs it with the
+///   supervisor's `updatedInput` (a supervisor that rewrites `run_in_background` to false gets a
+///   foreground run), `deny` refuses it with the supervisor's message;
+/// * otherwise refused (`system/permission_denied`, an error tool_result), or, for a tool
+///   `--disallowedTools` removed, the "No such tool available" error.
+///
+/// Running means a foreground tool_result with `output`, or — when the effective input says
+/// `run_in_background: true` for Bash or Agent/Task — the real CLI's launch frames
+/// (`background_tasks_changed`, `task_started`, a tool_result whose `tool_use_result` has
+/// `backgroundTaskId` or `status: async_launched`).
+///
+/// The variable `as` (default `tool`) is `{outcome: ran|launched|denied|unavailable,
+/// decided_by: cli|supervisor, reason, input, task_id, tool_use_id}`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolStep {
+    /// Tool name: `Bash`, `Agent`, `Write`, `mcp__server__tool`, ...
+    pub name: String,
+    /// The input the model gives (templates substituted).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub input: Value,
+    /// The tool_use id; generated (`toolu_msg_NNN`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tool_result content when it runs in the foreground: a string or content blocks
+    /// (default `""`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// The top-level `tool_use_result` of a foreground run (default: Bash's stdout shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_use_result: Option<Value>,
+    /// The background task a launch starts (ids generated when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<ToolBackground>,
+    /// The `can_use_tool` request id when the CLI asks (a fresh UUID when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// How long to wait for the permission answer (default: until stdin closes, as the real
+    /// CLI waits for ever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Millis>,
+    /// No answer before `timeout`: default `fail`; `continue` writes the CLI's "Tool permission
+    /// request failed" error result and takes the `denied` branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<OnMiss>,
+    /// Stdin closed with the question pending: default `continue` — the CLI fails the call
+    /// (`Tool permission request failed: AbortError: …`), takes `denied`, and the turn goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_eof: Option<OnMiss>,
+    /// Steps after it ran in the foreground.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<Step>")]
+    pub ran: Vec<Spanned<Step>>,
+    /// Steps after a background launch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<Step>")]
+    pub launched: Vec<Spanned<Step>>,
+    /// Steps after a denial (by the CLI or the supervisor), a failed permission request, or an
+    /// unavailable tool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<Step>")]
+    pub denied: Vec<Spanned<Step>>,
+    /// Name of the outcome variable (default `tool`).
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub as_: Option<String>,
+}
+
+/// The background task a launching tool call starts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolBackground {
+    /// Task id (Bash: 9 characters like `b48lfacha`; Agent: 17 hex digits). Generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Task description (default: the input's `description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// An injected turn: `system/init`, assistant text, a result marked as injected.

@@ -117,6 +117,11 @@ fn walk(
                 walk(&i.otherwise, in_injected, true, map, uncertain);
             }
             Step::Repeat(r) => walk(&r.steps, in_injected, true, map, uncertain),
+            Step::Tool(t) => {
+                for branch in [&t.ran, &t.launched, &t.denied] {
+                    walk(branch, in_injected, true, map, uncertain);
+                }
+            }
             Step::Turn(t) => {
                 map.turns.insert(p);
                 if in_branch || in_injected {
@@ -170,7 +175,7 @@ fn static_turn(at: Pos, t: &TurnStep) -> StaticTurn {
                 // is straight-line.
                 if steps
                     .iter()
-                    .any(|s| matches!(s.value, Step::If(_) | Step::Repeat(_)))
+                    .any(|s| matches!(s.value, Step::If(_) | Step::Repeat(_) | Step::Tool(_)))
                 {
                     None
                 } else {
@@ -530,6 +535,31 @@ fn assign(
     (ordinal <= drive.len() && !used[ordinal - 1])
         .then_some(ordinal - 1)
         .or_else(|| (0..drive.len()).find(unused))
+}
+
+/// Whether a stdout message is the CLI's report of a background launch: a tool result whose
+/// top-level `tool_use_result` has a `backgroundTaskId` (Bash) or `status: async_launched`
+/// (Agent). JSON that only appears inside a text string is not one.
+pub fn is_launch(msg: &Value) -> bool {
+    let Some(r) = msg.get("tool_use_result").filter(|r| r.is_object()) else {
+        return false;
+    };
+    msg_type(msg) == Some("user")
+        && (r.get("backgroundTaskId").is_some_and(|id| !id.is_null())
+            || r.get("status").and_then(Value::as_str) == Some("async_launched"))
+}
+
+/// The transcript record of the first background launch the CLI wrote while answering this
+/// turn: after it took the prompt, up to its result (or, unanswered, to the invocation's end).
+pub fn launch_in_turn(run: &RunArtifacts, a: &TurnAnswer) -> Option<usize> {
+    let p = a.prompt?;
+    let from = p.step_record.or(p.stdin_record)?;
+    let to = a.result.map_or(run.transcript.len(), |r| r.record + 1);
+    (from..to.min(run.transcript.len())).find(|&i| {
+        let rec = &run.transcript[i];
+        rec.inv == p.inv
+            && matches!(&rec.event, Event::Stdout { msgs: Some(m), .. } if m.iter().any(is_launch))
+    })
 }
 
 /// The first report line for drive turn `i` (0-based `index`).

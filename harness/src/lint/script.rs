@@ -48,6 +48,7 @@ fn children(s: &Step) -> Vec<&Steps> {
         Step::Repeat(r) => vec![&r.steps],
         Step::Turn(t) => t.steps.as_deref().into_iter().collect(),
         Step::InjectedTurn(t) => t.steps.as_deref().into_iter().collect(),
+        Step::Tool(t) => vec![&t.ran, &t.launched, &t.denied],
         _ => vec![],
     }
 }
@@ -131,6 +132,15 @@ fn inits(steps: &Steps, open: &mut bool, out: &mut Vec<Diagnostic>) {
                 inits(&i.otherwise, &mut b, out);
                 *open = a || b;
             }
+            Step::Tool(t) => {
+                let mut any = false;
+                for branch in [&t.ran, &t.launched, &t.denied] {
+                    let mut o = *open;
+                    inits(branch, &mut o, out);
+                    any |= o;
+                }
+                *open = any;
+            }
             Step::Repeat(r) => {
                 // Twice: the second pass starts where the first left off (the loop back).
                 let before = out.len();
@@ -170,6 +180,13 @@ fn can_break(steps: &Steps) -> bool {
             breaks(&t.on_eof) || breaks(&t.on_timeout) || t.steps.as_deref().is_some_and(can_break)
         }
         Step::InjectedTurn(t) => t.steps.as_deref().is_some_and(can_break),
+        Step::Tool(t) => {
+            breaks(&t.on_timeout)
+                || breaks(&t.on_eof)
+                || [&t.ran, &t.launched, &t.denied]
+                    .into_iter()
+                    .any(|b| can_break(b))
+        }
         Step::If(i) => can_break(&i.then) || can_break(&i.otherwise),
         // A nested repeat's breaks leave that repeat only.
         _ => false,
