@@ -270,8 +270,16 @@ fn run_fake(scenario: &str, profile: &str, session_state: bool, cap: &Capture) -
                 }
                 let mut msg = rec.msg.clone();
                 map_response_id(&mut msg, &real_request_ids, &st.out);
+                // The 2.1.332 captures mark closing stdin as "<EOF>" and raw text as `__raw__`.
+                if msg == "<EOF>" {
+                    stdin = None;
+                    continue;
+                }
                 let line = match &msg {
                     Value::String(s) => s.clone(),
+                    Value::Object(o) if o.contains_key("__raw__") => {
+                        o["__raw__"].as_str().unwrap_or_default().trim_end().to_string()
+                    }
                     other => other.to_string(),
                 };
                 // Lines are small and the fake always drains stdin: this write cannot block.

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 fn default_session(args: &[&str]) {
     let f = Fake::embedded_default().framing(&[]);
     let mut cmd = f.std_cmd();
-    cmd.args(args);
+    // Multica sets it: the real CLI refuses bypass as root without it.
+    cmd.args(args).env("IS_SANDBOX", "1");
     let mut live = Live::spawn(cmd);
     live.send(&initialize("req_1_abc"));
     let init = live.next();
