@@ -332,7 +332,7 @@ pub struct SupervisorInfo {
     pub name: String,
     pub description: String,
     pub policy: Option<String>,
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<&'static str>,
     pub source: String,
 }
 
@@ -373,7 +373,7 @@ impl SuiteResult {
                 name: s.name.clone(),
                 description: s.description.clone(),
                 policy: s.policy.clone(),
-                capabilities: s.capabilities.clone(),
+                capabilities: s.capabilities.iter().map(|c| c.name()).collect(),
                 source: s.source.clone(),
             })
             .collect();

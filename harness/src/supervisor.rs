@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fake_claude::scenario::duration::Millis;
+pub use fake_claude::scenario::model::Capability;
 use serde::{Deserialize, Serialize};
 
 use crate::known_failures::{self, KnownFailure};
@@ -51,6 +52,24 @@ pub const EMBEDDED: &[Embedded] = &[
         known_failures: Some((
             "known-failures-background.yaml",
             include_str!("../../supervisors/reference/known-failures-background.yaml"),
+        )),
+    },
+    Embedded {
+        name: "reference-headless",
+        path: "supervisors/reference/headless.supervisor.yaml",
+        yaml: include_str!("../../supervisors/reference/headless.supervisor.yaml"),
+        known_failures: Some((
+            "known-failures-headless.yaml",
+            include_str!("../../supervisors/reference/known-failures-headless.yaml"),
+        )),
+    },
+    Embedded {
+        name: "reference-print",
+        path: "supervisors/reference/print.supervisor.yaml",
+        yaml: include_str!("../../supervisors/reference/print.supervisor.yaml"),
+        known_failures: Some((
+            "known-failures-print.yaml",
+            include_str!("../../supervisors/reference/known-failures-print.yaml"),
         )),
     },
 ];
@@ -190,7 +209,7 @@ struct DefinitionFile {
     #[serde(default)]
     setup: Option<Setup>,
     #[serde(default)]
-    capabilities: Vec<String>,
+    capabilities: Vec<Capability>,
     #[serde(default)]
     policy: Option<String>,
     #[serde(default)]
@@ -216,7 +235,7 @@ pub struct Supervisor {
     pub cwd: Option<String>,
     pub cli: CliSpec,
     pub setup: Option<Setup>,
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Capability>,
     pub policy: Option<String>,
     pub timeouts: Timeouts,
     pub known_failures: Vec<KnownFailure>,
@@ -233,16 +252,16 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn has_capability(&self, cap: &str) -> bool {
-        self.capabilities.iter().any(|c| c == cap)
+    pub fn has_capability(&self, cap: Capability) -> bool {
+        self.capabilities.contains(&cap)
     }
 
     /// The capabilities `requires` lists that this supervisor lacks.
-    pub fn missing<'a>(&self, requires: &'a [String]) -> Vec<&'a str> {
+    pub fn missing(&self, requires: &[Capability]) -> Vec<&'static str> {
         requires
             .iter()
-            .filter(|r| !self.has_capability(r))
-            .map(String::as_str)
+            .filter(|r| !self.has_capability(**r))
+            .map(|r| r.name())
             .collect()
     }
 
@@ -642,6 +661,30 @@ mod tests {
         assert!(e.0.contains("{cli}"), "{e}");
         let e = load("name: m\ncommand: [x]\ntimeouts: {run: soon}\n").unwrap_err();
         assert!(e.0.starts_with("s.yaml:3:"), "{e}");
+        let e =
+            load("name: m\ncommand: [x]\ncapabilities: [one-shot, stream-inputs]\n").unwrap_err();
+        assert!(
+            e.0.starts_with("s.yaml:3:") && e.0.contains("stream-inputs"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_embedded_style_claims_what_it_does() {
+        let ctx = Context {
+            root: "/r".into(),
+            harness_bin: "/h".into(),
+        };
+        let caps = |name: &str| {
+            let sup = defaults(&ctx).unwrap().into_iter().find(|s| s.name == name);
+            sup.unwrap().capabilities
+        };
+        use Capability::*;
+        for sdk in ["reference", "reference-background"] {
+            assert!(caps(sdk).contains(&ControlProtocol) && caps(sdk).contains(&StreamInput));
+        }
+        assert_eq!(caps("reference-headless"), [OneShot, StreamInput]);
+        assert_eq!(caps("reference-print"), [OneShot]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use harness::mutants::{self, with_switch};
 use harness::suite::{self, Case};
-use harness::supervisor::{self, Context, Supervisor};
+use harness::supervisor::{self, Capability, Context, Supervisor};
 use harness::{judge, runner, setup};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -72,7 +72,7 @@ fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
             }
             Ok(())
         }));
-        let base_name = if meta.requires.iter().any(|r| r == "background-aware") {
+        let base_name = if meta.requires.contains(&Capability::BackgroundAware) {
             "reference-background"
         } else {
             "reference"

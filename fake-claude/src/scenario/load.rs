@@ -648,6 +648,33 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_are_a_closed_list() {
+        let loaded = load_str(
+            "name: x\nrequires: [multi-turn, control-protocol]\nscript: []\n",
+            "x.yaml",
+        )
+        .unwrap();
+        use super::super::model::Capability;
+        assert_eq!(
+            loaded.scenario.requires,
+            [Capability::MultiTurn, Capability::ControlProtocol]
+        );
+        let error = load_str("name: x\nrequires: [multi-turns]\nscript: []\n", "x.yaml")
+            .unwrap_err()
+            .message;
+        assert!(
+            error.contains("x.yaml:2:") && error.contains("did you mean `multi-turn`?"),
+            "{error}"
+        );
+        for cap in Capability::ALL {
+            assert_eq!(
+                serde_json::to_value(cap).unwrap(),
+                serde_json::json!(cap.name())
+            );
+        }
+    }
+
+    #[test]
     fn hex() {
         assert_eq!(decode_hex("7b ff 0a"), Ok(vec![0x7b, 0xff, 0x0a]));
         assert!(decode_hex("7").is_err());

@@ -41,9 +41,9 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Capabilities a supervisor must claim for this scenario to apply (e.g. `multi-turn`,
-    /// `background-aware`); others show the scenario as skipped.
+    /// `control-protocol`); others show the scenario as skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub requires: Vec<String>,
+    pub requires: Vec<Capability>,
     /// The fake ends itself (exit 98, a `watchdog` transcript record) after this long. Default 60s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watchdog: Option<Millis>,
@@ -84,6 +84,64 @@ pub struct Scenario {
     /// CLI: it answers control requests until stdin closes, then exits 0.
     #[schemars(with = "Vec<Step>")]
     pub script: Vec<Spanned<Step>>,
+}
+
+/// Something a supervisor can do. Scenarios list the ones they need (`requires`), supervisor
+/// definitions the ones they have (`capabilities`); a closed list, so a misspelling is a load
+/// error rather than a scenario that silently never runs. What a supervisor must do to claim
+/// each one: docs/supervisors.md.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// One prompt per CLI process.
+    OneShot,
+    /// Several prompts in one long-lived CLI process, each awaited before the next.
+    MultiTurn,
+    /// Lets tools run in the background and keeps the session open for their notifications and
+    /// injected turns.
+    BackgroundAware,
+    /// Answers the CLI's `can_use_tool` requests (`--permission-prompt-tool stdio`).
+    PermissionPrompts,
+    /// Registers the plan's hooks in `initialize` and answers their `hook_callback`s.
+    Hooks,
+    /// Speaks the SDK control protocol: sends `initialize`, answers every control request, can
+    /// send interrupt and the other plan actions.
+    ControlProtocol,
+    /// Writes prompts as stream-json user messages on stdin (not on argv or as plain text).
+    StreamInput,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 7] = [
+        Capability::OneShot,
+        Capability::MultiTurn,
+        Capability::BackgroundAware,
+        Capability::PermissionPrompts,
+        Capability::Hooks,
+        Capability::ControlProtocol,
+        Capability::StreamInput,
+    ];
+
+    /// The name scenarios and definitions use (`multi-turn`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::OneShot => "one-shot",
+            Capability::MultiTurn => "multi-turn",
+            Capability::BackgroundAware => "background-aware",
+            Capability::PermissionPrompts => "permission-prompts",
+            Capability::Hooks => "hooks",
+            Capability::ControlProtocol => "control-protocol",
+            Capability::StreamInput => "stream-input",
+        }
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Map, Value, json};
 
-use crate::supervisor::Supervisor;
+use crate::supervisor::{Capability, Supervisor};
 
 /// What the supervisor under test claims, so the generator only produces conversations it can
 /// run (no case is wasted as `skipped`).
@@ -25,10 +25,10 @@ pub struct Caps {
 impl Caps {
     pub fn of(sup: &Supervisor) -> Caps {
         Caps {
-            multi_turn: sup.has_capability("multi-turn"),
-            permission_prompts: sup.has_capability("permission-prompts"),
-            hooks: sup.has_capability("hooks"),
-            background_aware: sup.has_capability("background-aware"),
+            multi_turn: sup.has_capability(Capability::MultiTurn),
+            permission_prompts: sup.has_capability(Capability::PermissionPrompts),
+            hooks: sup.has_capability(Capability::Hooks),
+            background_aware: sup.has_capability(Capability::BackgroundAware),
         }
     }
 }

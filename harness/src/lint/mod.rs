@@ -4,7 +4,7 @@
 //! errors, misspelled step and field names (with a did-you-mean), undefined template variables —
 //! as errors with `file:line:column`. The lints here need the harness's knowledge or the whole
 //! script: names the harness checks (invariant ids in `expect.waive`, bug switches in
-//! `caught_by`, action kinds, handler subtypes, capabilities, policies; [`names`]) and scripts
+//! `caught_by`, action kinds, handler subtypes, policies; [`names`]) and scripts
 //! that will not do what they seem to ([`script`]).
 //!
 //! A lint is an error when the run would fail because of it regardless of the supervisor, a
@@ -86,11 +86,6 @@ pub const LINTS: &[(&str, Severity, &str)] = &[
         "unknown-handler",
         Severity::Warning,
         "a handler for a control-request subtype no CLI sends",
-    ),
-    (
-        "unknown-capability",
-        Severity::Warning,
-        "`requires` names a capability no built-in supervisor claims",
     ),
     (
         "unknown-policy",

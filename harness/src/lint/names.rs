@@ -25,14 +25,6 @@ pub const HANDLER_SUBTYPES: &[&str] = &[
 ];
 /// The adapter contract's action kinds (docs/adapters.md).
 pub const ACTION_KINDS: &[&str] = &["interrupt", "set_permission_mode", "set_model", "stop_task"];
-/// Capabilities the built-in and shipped supervisors claim (docs/supervisors.md).
-pub const CAPABILITIES: &[&str] = &[
-    "one-shot",
-    "multi-turn",
-    "background-aware",
-    "permission-prompts",
-    "hooks",
-];
 pub const POLICIES: &[&str] = &["foreground-only", "background-aware"];
 
 fn hint(bad: &str, known: &[&str]) -> String {
@@ -101,18 +93,6 @@ pub fn check(loaded: &Loaded, index: &Index) -> Vec<Diagnostic> {
             ));
         }
     }
-    for (i, cap) in s.requires.iter().enumerate() {
-        if !CAPABILITIES.contains(&cap.as_str()) {
-            out.push(Diagnostic::warning(
-                "unknown-capability",
-                at_value(&format!("requires.{i}")),
-                format!(
-                    "no built-in supervisor claims `{cap}`, so only custom ones that do will run this{}",
-                    hint(cap, CAPABILITIES)
-                ),
-            ));
-        }
-    }
     for p in s.expect.by_policy.keys() {
         if !POLICIES.contains(&p.as_str()) {
             out.push(Diagnostic::warning(
@@ -129,30 +109,9 @@ pub fn check(loaded: &Loaded, index: &Index) -> Vec<Diagnostic> {
 mod tests {
     use super::super::check_str;
 
-    /// The list must follow the shipped definitions, or the lint warns about real capabilities.
-    #[test]
-    fn capabilities_cover_every_shipped_supervisor() {
-        let shipped = [
-            include_str!("../../../supervisors/reference/supervisor.yaml"),
-            include_str!("../../../supervisors/reference/background.supervisor.yaml"),
-            include_str!("../../../supervisors/python-sdk/supervisor.yaml"),
-            include_str!("../../../supervisors/ts-sdk/supervisor.yaml"),
-        ];
-        for yaml in shipped {
-            let def: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
-            for cap in def["capabilities"].as_array().unwrap() {
-                let cap = cap.as_str().unwrap();
-                assert!(
-                    super::CAPABILITIES.contains(&cap),
-                    "`{cap}` is not in CAPABILITIES"
-                );
-            }
-        }
-    }
-
     #[test]
     fn misspelled_names_get_a_suggestion_at_their_place() {
-        let text = "name: x\ncaught_by: [last-result-win]\nrequires: [multi-turns]\nhandlers:\n  initialise: {delay: 10}\ndrive:\n  turns:\n    - prompt: hi\n      actions: [{kind: interupt}]\nexpect:\n  waive: {stdout-drain: \"why\"}\n  by_policy: {foreground_only: {}}\nscript: []\n";
+        let text = "name: x\ncaught_by: [last-result-win]\nhandlers:\n  initialise: {delay: 10}\ndrive:\n  turns:\n    - prompt: hi\n      actions: [{kind: interupt}]\nexpect:\n  waive: {stdout-drain: \"why\"}\n  by_policy: {foreground_only: {}}\nscript: []\n";
         let d = check_str(text, "x.yaml").unwrap();
         let got: Vec<String> = d
             .iter()
@@ -160,11 +119,10 @@ mod tests {
             .collect();
         let want = [
             "2:13 unknown-bug-switch `last-result-win` is not a bug switch of the reference supervisor; did you mean `last-result-wins`?",
-            "3:12 unknown-capability no built-in supervisor claims `multi-turns`, so only custom ones that do will run this; did you mean `multi-turn`?",
-            "5:3 unknown-handler no CLI receives a control request `initialise` from a supervisor; did you mean `initialize`?",
-            "9:24 unknown-action unknown action kind `interupt`; did you mean `interrupt`?",
-            "11:11 unknown-waiver `stdout-drain` is not a built-in invariant; did you mean `stdout-drained`?",
-            "12:15 unknown-policy unknown policy `foreground_only`; did you mean `foreground-only`?",
+            "4:3 unknown-handler no CLI receives a control request `initialise` from a supervisor; did you mean `initialize`?",
+            "8:24 unknown-action unknown action kind `interupt`; did you mean `interrupt`?",
+            "10:11 unknown-waiver `stdout-drain` is not a built-in invariant; did you mean `stdout-drained`?",
+            "11:15 unknown-policy unknown policy `foreground_only`; did you mean `foreground-only`?",
         ];
         assert_eq!(got, want);
     }

@@ -1,4 +1,4 @@
-//! Command line: `--cli`, `--plan`, `--policy`, `--bug` (repeatable), `--exit-grace`,
+//! Command line: `--cli`, `--plan`, `--style`, `--policy`, `--bug` (repeatable), `--exit-grace`,
 //! `--term-grace`, `--help`.
 //!
 //! Hand-rolled on purpose: a handful of flags do not justify a parser dependency, and every
@@ -9,17 +9,23 @@ use std::time::Duration;
 
 use crate::bugs::{Bug, Bugs};
 use crate::policy::Policy;
+use crate::style::Style;
 
 pub const HELP: &str = "\
 reference-supervisor: drive the Claude Code CLI through a plan and report what happened (JSONL on stdout)
 
 USAGE:
-    reference-supervisor [--cli PATH] [--plan PATH] [--policy POLICY] [--bug NAME]...
+    reference-supervisor [--cli PATH] [--plan PATH] [--style STYLE] [--policy POLICY] [--bug NAME]...
                          [--exit-grace DURATION] [--term-grace DURATION]
 
 OPTIONS:
     --cli PATH        the `claude` executable to spawn        [default: $HARNESS_CLI]
     --plan PATH       the drive plan (JSON)                    [default: $HARNESS_PLAN]
+    --style STYLE     how the CLI is driven                     [default: sdk]
+                        sdk       stream-json both ways, initialize, control protocol (Agent SDKs)
+                        headless  -p, stream-json prompt, bypassPermissions, no control protocol,
+                                  one-shot (Multica)
+                        print     -p --output-format json PROMPT: one JSON result, one-shot
     --policy POLICY   foreground-only | background-aware       [default: foreground-only]
     --bug NAME        reintroduce one known bug (repeatable; for the harness's mutation tests):
                         prompt-before-read      write initialize + prompt before starting the stdout reader
@@ -45,6 +51,9 @@ OPTIONS:
                         ignore-hook-block       report a prompt a hook blocked as an empty success
                         ignore-hooks-applied    run on when the CLI did not apply the session's hooks
                         no-needs-input          never flag a question nobody answered
+                        keep-last-result        one-shot: the last result before EOF is the answer
+                        stdout-text-is-answer   print: exit 0 completes the turn with stdout's text
+                      (a switch that cannot exist in the chosen style is a usage error)
     --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
     --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]
                       (D: 500ms, 2s; a bare number is milliseconds)
@@ -59,6 +68,7 @@ turns failed), 1 for a bad plan, 2 for a usage error.
 pub struct Options {
     pub cli: PathBuf,
     pub plan_path: PathBuf,
+    pub style: Style,
     pub policy: Policy,
     pub bugs: Bugs,
     pub graces: Graces,
@@ -119,8 +129,9 @@ fn parse_with_env(
 ) -> Result<Command, String> {
     let mut cli = None;
     let mut plan = None;
+    let mut style = Style::Sdk;
     let mut policy = Policy::ForegroundOnly;
-    let mut bugs = Bugs::default();
+    let mut bugs = Vec::new();
     let mut graces = Graces::default();
 
     let mut args = args.into_iter();
@@ -142,6 +153,12 @@ fn parse_with_env(
             "-h" | "--help" => return Ok(Command::Help),
             "--cli" => cli = Some(PathBuf::from(value("--cli")?)),
             "--plan" => plan = Some(PathBuf::from(value("--plan")?)),
+            "--style" => {
+                let name = value("--style")?;
+                style = Style::from_name(&name).ok_or_else(|| {
+                    format!("unknown style `{name}` (expected sdk, headless or print)")
+                })?;
+            }
             "--policy" => {
                 let name = value("--policy")?;
                 policy = Policy::from_name(&name).ok_or_else(|| {
@@ -158,7 +175,7 @@ fn parse_with_env(
                         Bug::names().join(", ")
                     )
                 })?;
-                bugs.enable(bug);
+                bugs.push((bug, name));
             }
             "--exit-grace" => graces.exit = parse_duration(&flag, &value("--exit-grace")?)?,
             "--term-grace" => graces.term = parse_duration(&flag, &value("--term-grace")?)?,
@@ -166,6 +183,18 @@ fn parse_with_env(
         }
     }
 
+    // Checked once the style is known, whatever the flag order.
+    let mut enabled = Bugs::default();
+    for (bug, name) in bugs {
+        if let Some(why) = bug.not_in(style) {
+            return Err(format!(
+                "bug switch `{name}` cannot exist in the {} style: {why}",
+                style.name()
+            ));
+        }
+        enabled.enable(bug);
+    }
+    let bugs = enabled;
     let cli = cli
         .or_else(|| env("HARNESS_CLI"))
         .ok_or("no CLI to run: pass --cli PATH or set HARNESS_CLI")?;
@@ -175,6 +204,7 @@ fn parse_with_env(
     Ok(Command::Run(Options {
         cli,
         plan_path,
+        style,
         policy,
         bugs,
         graces,
@@ -206,6 +236,7 @@ mod tests {
         let options = run_options(&[]);
         assert_eq!(options.cli, PathBuf::from("/env/claude"));
         assert_eq!(options.plan_path, PathBuf::from("/env/plan.json"));
+        assert_eq!(options.style, Style::Sdk);
         assert_eq!(options.policy, Policy::ForegroundOnly);
         assert_eq!(options.bugs, Bugs::default());
         assert_eq!(options.graces, Graces::default());
@@ -269,6 +300,24 @@ mod tests {
             parse_args(&["--plan"])
                 .unwrap_err()
                 .contains("needs a value")
+        );
+    }
+
+    #[test]
+    fn styles_and_the_switches_they_can_have() {
+        assert_eq!(run_options(&["--style", "print"]).style, Style::Print);
+        let headless = run_options(&["--bug", "keep-last-result", "--style=headless"]);
+        assert_eq!(headless.style, Style::Headless);
+        assert!(headless.bugs.has(Bug::KeepLastResult));
+        assert!(
+            parse_args(&["--bug", "no-control-answers", "--style", "print"])
+                .unwrap_err()
+                .contains("cannot exist in the print style")
+        );
+        assert!(
+            parse_args(&["--style", "tty"])
+                .unwrap_err()
+                .contains("unknown style `tty`")
         );
     }
 

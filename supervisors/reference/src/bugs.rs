@@ -3,6 +3,9 @@
 //! They exist for the harness's mutation testing: a conformance scenario is only worth having if
 //! at least one of these switches makes it fail. Every use site is marked `bugs.has(Bug::…)`, so
 //! `grep -n 'Bug::' src/` shows the whole difference between the correct and the buggy supervisor.
+//! Not every bug can exist in every driving style ([`Bug::not_in`] says why not).
+
+use crate::style::Style;
 
 /// One known bug class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +72,16 @@ pub enum Bug {
     /// A question the model asked that nobody answered is not flagged: the turn reads as done
     /// (FM-51).
     NoNeedsInput,
+    /// One-shot: read stdout to EOF and keep the *last* result as the answer. After stdin EOF
+    /// the CLI still finishes a background task and runs its injected turn, whose `result`
+    /// then replaces the prompt's own (Multica's loop; §1.5 of the protocol notes).
+    KeepLastResult,
+    /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
+    /// the JSON result (so neither `is_error` nor `subtype` is looked at).
+    StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 23] = [
+const ALL: [(Bug, &str); 25] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -95,6 +105,8 @@ const ALL: [(Bug, &str); 23] = [
     (Bug::IgnoreHookBlock, "ignore-hook-block"),
     (Bug::IgnoreHooksApplied, "ignore-hooks-applied"),
     (Bug::NoNeedsInput, "no-needs-input"),
+    (Bug::KeepLastResult, "keep-last-result"),
+    (Bug::StdoutTextIsAnswer, "stdout-text-is-answer"),
 ];
 
 impl Bug {
@@ -104,6 +116,69 @@ impl Bug {
 
     pub fn names() -> Vec<&'static str> {
         ALL.iter().map(|(_, name)| *name).collect()
+    }
+}
+
+impl Bug {
+    /// Why this bug cannot exist in `style` (`None`: it can). A switch is only worth running
+    /// where the code it breaks exists; the harness's mutation tests skip the others.
+    pub fn not_in(self, style: Style) -> Option<&'static str> {
+        use Bug::*;
+        const NO_CONTROL: &str = "the style never writes control frames (no initialize, no \
+                                  answers to the CLI's requests, no hooks)";
+        const NO_STREAM: &str = "print mode writes no stream: stdout is one JSON result";
+        const NO_STDIN: &str = "print mode writes nothing to stdin: the prompt is on argv and \
+                                stdin is closed at once";
+        match (self, style) {
+            (StdoutTextIsAnswer, Style::Sdk | Style::Headless) => {
+                Some("only print mode has a single JSON document to skip parsing")
+            }
+            (_, Style::Sdk) => None,
+            (
+                NoControlAnswers
+                | PassRunInBackground
+                | HookFailOpen
+                | SerialControlHandlers
+                | SwallowCallbackErrors
+                | IgnoreHooksApplied,
+                Style::Headless | Style::Print,
+            ) => Some(NO_CONTROL),
+            (IgnoreHookBlock, Style::Headless | Style::Print) => Some(
+                "only hooks the supervisor registers block prompts in the library, and this \
+                 style registers none",
+            ),
+            (NoNeedsInput, Style::Headless) => Some(
+                "--disallowedTools AskUserQuestion: the model cannot ask, so no question goes \
+                 unanswered",
+            ),
+            (CloseStdinEarly, Style::Headless) => Some(
+                "one prompt and no control answers: an EOF right after the prompt loses nothing \
+                 (the CLI finishes the turn after EOF)",
+            ),
+            (SigtermWithoutEof, Style::Headless) => Some(
+                "stdin is closed at the turn's result, before teardown: there is no open stdin \
+                 left to signal past",
+            ),
+            (
+                NoNeedsInput | IgnoreAsyncLaunch | LastResultWins | StrictParsing | KeepLastResult
+                | ExitZeroIsSuccess,
+                Style::Print,
+            ) => Some(NO_STREAM),
+            (
+                PromptBeforeRead | CloseStdinEarly | SigtermWithoutEof | WaitForInit
+                | IgnoreStdinErrors,
+                Style::Print,
+            ) => Some(NO_STDIN),
+            _ => None,
+        }
+    }
+
+    /// The switches that can exist in `style`, by name.
+    pub fn names_in(style: Style) -> Vec<&'static str> {
+        ALL.iter()
+            .filter(|(bug, _)| bug.not_in(style).is_none())
+            .map(|(_, name)| *name)
+            .collect()
     }
 }
 
@@ -134,5 +209,20 @@ mod tests {
             assert_eq!(ALL.iter().find(|(b, _)| *b == bug).unwrap().1, name);
         }
         assert_eq!(Bug::from_name("prompt_before_read"), None);
+    }
+
+    #[test]
+    fn every_switch_exists_in_some_style_and_each_style_has_its_own() {
+        for (bug, name) in ALL {
+            assert!(
+                crate::style::ALL.iter().any(|s| bug.not_in(*s).is_none()),
+                "{name} applies to no style"
+            );
+        }
+        assert_eq!(Bug::names_in(Style::Sdk).len(), ALL.len() - 1);
+        assert!(Bug::names_in(Style::Headless).contains(&"keep-last-result"));
+        assert!(!Bug::names_in(Style::Headless).contains(&"no-control-answers"));
+        assert!(Bug::names_in(Style::Print).contains(&"stdout-text-is-answer"));
+        assert!(!Bug::names_in(Style::Print).contains(&"keep-last-result"));
     }
 }

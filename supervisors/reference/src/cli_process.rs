@@ -22,17 +22,6 @@ use std::thread;
 use rustix::process::{Pid, Signal};
 use serde_json::Value;
 
-/// argv after the executable, as the Python SDK passes it (`--input-format` last).
-pub const CLI_ARGS: [&str; 7] = [
-    "--output-format",
-    "stream-json",
-    "--verbose",
-    "--permission-prompt-tool",
-    "stdio",
-    "--input-format",
-    "stream-json",
-];
-
 /// How much of the CLI's stderr is kept for diagnoses.
 const STDERR_TAIL_BYTES: usize = 8 * 1024;
 
@@ -85,9 +74,11 @@ pub struct Spawned {
     stderr: ChildStderr,
 }
 
-pub fn spawn(cli: &Path) -> io::Result<Spawned> {
+/// Spawns the CLI with `args` (see `style.rs`) and `env` added to ours.
+pub fn spawn(cli: &Path, args: &[String], env: &[(&str, &str)]) -> io::Result<Spawned> {
     let mut child = Command::new(cli)
-        .args(CLI_ARGS)
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,5 +1,9 @@
 //! One run: spawn the CLI, initialize, drive the plan's turns, tear down, report.
 //!
+//! The same loop serves every driving style (`style.rs`): the SDK style initializes and speaks
+//! the control protocol; headless writes its one prompt and answers nothing; print has its
+//! prompt on argv and reads one JSON document from stdout.
+//!
 //! Everything happens on this thread, in a loop that waits on the CLI's one event channel (see
 //! `cli_process.rs`) with a timeout. Waiting "for X" is always [`Session::wait_until`] with a
 //! predicate: while it waits, every line from the CLI is handled as it arrives — control requests
@@ -18,10 +22,11 @@ use crate::bugs::Bug;
 use crate::callbacks::{Callbacks, Owed};
 use crate::cli_process::{self, CliEvent, Running, StdoutLine, Written};
 use crate::control::{self, Decision, Ledger, Outgoing};
-use crate::ids;
+use crate::plan::Mode;
 use crate::plan::{Action, ActionKind, Behaviour, Plan};
 use crate::policy::{self, Policy};
 use crate::report::{End, Reporter, TurnReport, TurnStatus};
+use crate::style::Prompt;
 use crate::turns::{self, Routed, TurnTracker};
 
 // After stdin is closed, how long the CLI gets to exit on its own, and after SIGTERM how long
@@ -38,14 +43,17 @@ const UNDELIVERED_GRACE: Duration = Duration::from_secs(1);
 
 /// Runs the plan and writes the whole report, `end` line included.
 pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
+    let style = options.style;
     eprintln!(
-        "reference-supervisor: scenario {}, {:?} mode, policy {}, {} turn(s)",
+        "reference-supervisor: scenario {}, {:?} mode, style {}, policy {}, {} turn(s)",
         plan.scenario.as_deref().unwrap_or("(unnamed)"),
         plan.mode,
+        style.name(),
         options.policy.name(),
         plan.turns.len()
     );
-    let mut spawned = match cli_process::spawn(&options.cli) {
+    let argv = style.argv(&plan.turns[0].prompt);
+    let mut spawned = match cli_process::spawn(&options.cli, &argv, style.env()) {
         Ok(spawned) => spawned,
         Err(e) => {
             let error = format!("could not start the CLI {}: {e}", options.cli.display());
@@ -63,18 +71,23 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
 
     let callbacks = Callbacks::new(plan);
     let mut outgoing = Outgoing::default();
-    let (_, init_line) =
-        outgoing.start(json!({"subtype": "initialize", "hooks": callbacks.registration()}));
+    // Only the SDK style initializes: the CLI needs no `initialize` to run a prompt.
+    let init_line = style.control_protocol().then(|| {
+        outgoing
+            .start(json!({"subtype": "initialize", "hooks": callbacks.registration()}))
+            .1
+    });
 
     let mut prewritten = None;
     if options.bugs.has(Bug::PromptBeforeRead) {
         // BUG (prompt-before-read): writes on this thread before anyone reads stdout. A CLI that
         // fills the stdout pipe before reading stdin blocks, and so does this write (FM-08).
-        let prompt = Prompt::new(&plan.turns[0].prompt);
+        let prompt = style.prompt(&plan.turns[0].prompt);
         let written_at = Instant::now();
-        let result = spawned
-            .write_blocking(&init_line)
-            .and_then(|()| spawned.write_blocking(&prompt.line));
+        let result = init_line
+            .iter()
+            .chain(prompt.as_ref().map(|p| &p.line))
+            .try_for_each(|line| spawned.write_blocking(line));
         if let Err(e) = result {
             eprintln!("reference-supervisor: early write failed: {e}");
         }
@@ -86,28 +99,19 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
         None => {
-            session.cli.write(&init_line, Written::Control);
+            if let Some(line) = &init_line {
+                session.cli.write(line, Written::Control);
+            }
         }
-        Some((prompt, written_at)) => session.begin_turn(0, prompt, written_at),
+        Some((prompt, written_at)) => session.begin_turn(0, prompt.as_ref(), written_at),
+    }
+    if !style.stream_input() {
+        // Print mode: the prompt is on argv; an open stdin would only be read as more prompt.
+        session.cli.close_stdin();
     }
     let run_error = session.drive();
     session.teardown();
     session.finish(run_error);
-}
-
-/// A user message ready to write.
-struct Prompt {
-    uuid: String,
-    line: Value,
-}
-
-impl Prompt {
-    fn new(text: &str) -> Prompt {
-        let uuid = ids::uuid_v4();
-        let line = json!({"type": "user", "message": {"role": "user", "content": text},
-                          "parent_tool_use_id": null, "session_id": "default", "uuid": uuid});
-        Prompt { uuid, line }
-    }
 }
 
 fn not_sent(index: usize, why: &str) -> TurnReport {
@@ -180,6 +184,12 @@ struct Session<'a> {
     reader_dead: bool,
     /// The `trust-exit-code` bug holds the last turn's report until the CLI exits.
     held: Option<TurnReport>,
+    /// The `keep-last-result` bug's answer so far: replaced by every later result until EOF.
+    last_result: Option<TurnReport>,
+    /// Print style: stdout so far, one JSON document parsed at EOF.
+    print_stdout: String,
+    /// Print style: why stdout held no usable result, for the diagnosis.
+    print_problem: Option<String>,
     callbacks: Callbacks,
     /// Answers slow callbacks still owe.
     owed: Owed,
@@ -202,7 +212,11 @@ impl<'a> Session<'a> {
             tracker: TurnTracker::new(options.bugs.has(Bug::LastResultWins)),
             ledger: Ledger::default(),
             outgoing,
-            init: Init::Waiting,
+            init: if options.style.control_protocol() {
+                Init::Waiting
+            } else {
+                Init::Ready
+            },
             turn: None,
             actions: Vec::new(),
             exit: None,
@@ -215,6 +229,9 @@ impl<'a> Session<'a> {
             seen_init: false,
             reader_dead: false,
             held: None,
+            last_result: None,
+            print_stdout: String::new(),
+            print_problem: None,
             callbacks,
             owed: Owed::default(),
         }
@@ -251,7 +268,8 @@ impl<'a> Session<'a> {
                         return Some(error);
                     }
                 }
-                self.send_prompt(index, Prompt::new(&self.plan.turns[index].prompt));
+                let prompt = self.options.style.prompt(&self.plan.turns[index].prompt);
+                self.send_prompt(index, prompt);
             }
 
             let deadline = self
@@ -323,6 +341,9 @@ impl<'a> Session<'a> {
     /// Sends nothing itself (`initialize` was queued at start); waits for its response while
     /// serving the CLI's own control requests, which may arrive first (SDK MCP handshake).
     fn initialize(&mut self) -> Result<(), String> {
+        if !self.options.style.control_protocol() {
+            return Ok(());
+        }
         let deadline = Instant::now() + self.turn_timeout();
         self.wait_until(Some(deadline), |s| {
             !matches!(s.init, Init::Waiting) || s.cli_gone()
@@ -340,10 +361,14 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn send_prompt(&mut self, index: usize, prompt: Prompt) {
+    /// Writes the prompt (`None`: it went on argv) and starts its turn.
+    fn send_prompt(&mut self, index: usize, prompt: Option<Prompt>) {
         let written_at = Instant::now();
-        let queued = self.cli.write(&prompt.line, Written::Prompt(index));
-        self.begin_turn(index, prompt, written_at);
+        let queued = match &prompt {
+            Some(prompt) => self.cli.write(&prompt.line, Written::Prompt(index)),
+            None => true,
+        };
+        self.begin_turn(index, prompt.as_ref(), written_at);
         if !queued && let Some(turn) = &mut self.turn {
             turn.undelivered = Some((written_at, "stdin is already closed".to_string()));
         }
@@ -355,9 +380,10 @@ impl<'a> Session<'a> {
     }
 
     /// Bookkeeping for a prompt that was just written (or queued) at `written_at`.
-    fn begin_turn(&mut self, index: usize, prompt: Prompt, written_at: Instant) {
+    fn begin_turn(&mut self, index: usize, prompt: Option<&Prompt>, written_at: Instant) {
         self.prompts_sent += 1;
-        self.tracker.prompt_sent(index, &prompt.uuid);
+        let uuid = prompt.and_then(|p| p.uuid.as_deref());
+        self.tracker.prompt_sent(index, uuid);
         self.turn = Some(ActiveTurn {
             index,
             deadline: written_at + self.turn_timeout(),
@@ -443,6 +469,9 @@ impl<'a> Session<'a> {
     }
 
     fn finish(&mut self, run_error: Option<String>) {
+        if let Some(last) = self.last_result.take() {
+            self.report_turn(last); // BUG (keep-last-result): whatever came last, at EOF
+        }
         if let Some(Routed::Stray { messages }) = self.tracker.finish() {
             self.report
                 .event("out_of_turn_messages", json!({"messages": messages}));
@@ -547,6 +576,9 @@ impl<'a> Session<'a> {
         } else if let Some(error) = &self.stdin_error {
             text += &format!("; writing to its stdin failed: {error}");
         }
+        if let Some(problem) = &self.print_problem {
+            text += &format!("; {problem}");
+        }
         if let Some(result) = &self.last_error_result {
             text += &format!("; last error result: {result}");
         }
@@ -568,6 +600,9 @@ impl<'a> Session<'a> {
             CliEvent::Stdout(lines) => self.handle_stdout(lines),
             CliEvent::StdoutClosed { error } => {
                 self.stdout_open = false;
+                if self.options.style.single_json_output() {
+                    self.read_print_result();
+                }
                 if let Some(error) = error {
                     self.report
                         .event("stdout_read_error", json!({"error": error}));
@@ -600,6 +635,18 @@ impl<'a> Session<'a> {
 
     fn handle_stdout(&mut self, lines: Vec<StdoutLine>) {
         if self.reader_dead {
+            return;
+        }
+        if self.options.style.single_json_output() {
+            // One document, possibly pretty-printed over several lines: parsed at EOF.
+            for line in lines {
+                let text = match line {
+                    StdoutLine::Json(value) | StdoutLine::Repaired(value) => value.to_string(),
+                    StdoutLine::NotJson(text) => text,
+                };
+                self.print_stdout.push_str(&text);
+                self.print_stdout.push('\n');
+            }
             return;
         }
         // A cancel that arrived in the same read as its request wins: the request gets no answer.
@@ -658,6 +705,17 @@ impl<'a> Session<'a> {
     fn on_control_request(&mut self, message: &Value) {
         let request = message.get("request").unwrap_or(&Value::Null);
         let subtype = request.get("subtype").and_then(Value::as_str).unwrap_or("");
+        if !self.options.style.control_protocol() {
+            // Nobody here speaks the control protocol: the request stays unanswered, as it
+            // would with any supervisor of this style.
+            self.report.event(
+                "control_request_ignored",
+                json!({"request_id": message.get("request_id"), "subtype": subtype,
+                       "reason": format!("the {} style does not speak the control protocol",
+                                         self.options.style.name())}),
+            );
+            return;
+        }
         let Some(id) = message.get("request_id").and_then(Value::as_str) else {
             self.report.event(
                 "malformed_control_request",
@@ -918,7 +976,12 @@ impl<'a> Session<'a> {
                     messages,
                     needs_input: turn.needs_input,
                 };
-                if self.options.bugs.has(Bug::TrustExitCode)
+                if self.options.style.closes_stdin_at_result() {
+                    self.cli.close_stdin();
+                }
+                if self.keeps_last_result() {
+                    self.last_result = Some(report); // BUG (keep-last-result): read on to EOF
+                } else if self.options.bugs.has(Bug::TrustExitCode)
                     && index + 1 == self.plan.turns.len()
                     && status == TurnStatus::Completed
                 {
@@ -933,6 +996,15 @@ impl<'a> Session<'a> {
                 messages,
                 async_launch,
             } => {
+                let refuses = self.refuses_async_launch();
+                if let Some(last) = self.last_result.as_mut() {
+                    // BUG (keep-last-result): a later result replaces the answer, whoever's it is.
+                    let violation = async_launch.filter(|_| refuses);
+                    let (status, output, error) = turns::judge(&result, false, violation.as_ref());
+                    (last.status, last.output, last.error) = (status, output, error);
+                    last.messages = messages;
+                    return;
+                }
                 let field = |name: &str| result.get(name).cloned().unwrap_or(Value::Null);
                 self.report.event("injected_turn", json!({
                     "result": field("result"), "origin": field("origin"), "subtype": field("subtype"),
@@ -985,23 +1057,30 @@ impl<'a> Session<'a> {
     }
 
     /// BUG (exit-zero-is-success): a clean exit completes the outstanding turn with the last
-    /// assistant text, although no result came (FM-13). Returns whether it did.
+    /// assistant text, although no result came (FM-13). BUG (stdout-text-is-answer): in print
+    /// style, with stdout's text. Returns whether it did.
     fn exit_zero_completes(&mut self) -> bool {
         let clean = self.exit.and_then(|(status, _)| status.code()) == Some(0);
-        if !self.options.bugs.has(Bug::ExitZeroIsSuccess) || !clean {
+        let bugged = self.options.bugs.has(Bug::ExitZeroIsSuccess)
+            || self.options.bugs.has(Bug::StdoutTextIsAnswer);
+        if !bugged || !clean {
             return false;
         }
         self.turn = None;
         let Some((index, messages, _)) = self.tracker.abandon() else {
             return false;
         };
-        let output = messages
-            .iter()
-            .rev()
-            .find(|m| m.get("type").and_then(Value::as_str) == Some("assistant"))
-            .and_then(|m| m.get("text").and_then(Value::as_str))
-            .unwrap_or("")
-            .to_string();
+        let output = if self.options.bugs.has(Bug::StdoutTextIsAnswer) {
+            self.print_stdout.trim_end().to_string()
+        } else {
+            messages
+                .iter()
+                .rev()
+                .find(|m| m.get("type").and_then(Value::as_str) == Some("assistant"))
+                .and_then(|m| m.get("text").and_then(Value::as_str))
+                .unwrap_or("")
+                .to_string()
+        };
         self.report_turn(TurnReport {
             index,
             status: TurnStatus::Completed,
@@ -1011,6 +1090,34 @@ impl<'a> Session<'a> {
             needs_input: false,
         });
         true
+    }
+
+    /// BUG (keep-last-result): a one-shot supervisor that reads stdout to EOF and keeps the
+    /// last result it saw.
+    fn keeps_last_result(&self) -> bool {
+        self.options.bugs.has(Bug::KeepLastResult) && self.plan.mode == Mode::OneShot
+    }
+
+    /// Print style, at stdout's EOF: the one JSON document is the turn's result. Anything else
+    /// (nothing, prose, several documents, another type) leaves the turn without one; the
+    /// diagnosis then says what stdout held, with the exit status and stderr tail.
+    fn read_print_result(&mut self) {
+        let text = std::mem::take(&mut self.print_stdout);
+        let problem = match parse_print_output(&text) {
+            Ok(result) => {
+                self.on_message(&result);
+                None
+            }
+            Err(problem) => Some(problem),
+        };
+        if let Some(problem) = problem {
+            if !text.trim().is_empty() {
+                let line: String = text.chars().take(2000).collect();
+                self.report.event("stdout_non_json", json!({"line": line}));
+            }
+            self.print_problem = Some(problem);
+        }
+        self.print_stdout = text; // kept for the `stdout-text-is-answer` bug
     }
 
     /// Foreground-only fails turns that launched background tasks (unless the bug switch is on).
@@ -1058,6 +1165,15 @@ impl<'a> Session<'a> {
                 return;
             }
         };
+        if !self.options.style.control_protocol() {
+            self.report.event(
+                "action_skipped",
+                json!({"turn": turn, "kind": action.kind.name(),
+                "reason": format!("the {} style does not speak the control protocol",
+                                  self.options.style.name())}),
+            );
+            return;
+        }
         if self.cli.stdin_closed() || self.exit.is_some() {
             self.report.event(
                 "action_skipped",
@@ -1088,5 +1204,58 @@ impl<'a> Session<'a> {
                 .event(event, json!({"signal": name, "target": target})),
             Err(e) => eprintln!("reference-supervisor: {name} to the {target}: {e}"),
         }
+    }
+}
+
+/// Print mode's stdout: exactly one JSON object of type `result`.
+fn parse_print_output(text: &str) -> Result<Value, String> {
+    let preview = |text: &str| text.trim().chars().take(200).collect::<String>();
+    if text.trim().is_empty() {
+        return Err("stdout was empty (print mode writes one JSON result)".into());
+    }
+    let mut documents = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let first = match documents.next() {
+        Some(Ok(value)) => value,
+        Some(Err(e)) => {
+            return Err(format!(
+                "stdout is not a JSON result ({e}): {}",
+                preview(text)
+            ));
+        }
+        None => unreachable!("non-blank text holds a document or an error"),
+    };
+    if documents.next().is_some() {
+        return Err(format!(
+            "stdout holds more than one JSON document: {}",
+            preview(text)
+        ));
+    }
+    match first.get("type").and_then(Value::as_str) {
+        Some("result") => Ok(first),
+        _ => Err(format!(
+            "stdout is JSON but not a result object: {}",
+            preview(text)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_output_is_one_result_object() {
+        let one = "{\"type\":\"result\",\"subtype\":\"success\",\"result\":\"4\"}\n";
+        assert_eq!(parse_print_output(one).unwrap()["result"], "4");
+        // Pretty-printed over several lines is still one document.
+        let pretty = "{\n  \"type\": \"result\",\n  \"result\": \"4\"\n}\n";
+        assert_eq!(parse_print_output(pretty).unwrap()["result"], "4");
+
+        let bad = |text: &str| parse_print_output(text).unwrap_err();
+        assert!(bad("  \n").contains("stdout was empty"));
+        assert!(bad("4\n").contains("not a result object"));
+        assert!(bad("Error: bad flag\n").contains("not a JSON result"));
+        assert!(bad(&format!("{one}{one}")).contains("more than one JSON document"));
+        assert!(bad("{\"type\":\"assistant\"}").contains("not a result object"));
     }
 }

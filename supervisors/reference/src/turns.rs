@@ -96,7 +96,8 @@ struct Segment {
 #[derive(Debug)]
 struct Outstanding {
     index: usize,
-    uuid: String,
+    /// The uuid our prompt carried; `None` when we sent none (headless), so the CLI's own.
+    uuid: Option<String>,
     /// A `system/init` has been attributed to it.
     started: bool,
     /// Messages from earlier segments of this turn (a segment can end without a result).
@@ -163,12 +164,12 @@ impl TurnTracker {
         }
     }
 
-    /// A prompt was written with this uuid. Only one prompt is outstanding at a time.
-    pub fn prompt_sent(&mut self, index: usize, uuid: &str) {
+    /// A prompt was written with this uuid (or none). Only one prompt is outstanding at a time.
+    pub fn prompt_sent(&mut self, index: usize, uuid: Option<&str>) {
         debug_assert!(self.outstanding.is_none(), "one prompt at a time");
         self.outstanding = Some(Outstanding {
             index,
-            uuid: uuid.to_string(),
+            uuid: uuid.map(str::to_string),
             started: false,
             messages: Vec::new(),
             async_launch: None,
@@ -322,11 +323,12 @@ impl TurnTracker {
         if let Some(list) = result.get("user_message_uuids").and_then(Value::as_array) {
             uuids.extend(list.iter().filter_map(Value::as_str));
         }
-        if !uuids.is_empty() {
-            return match outstanding {
-                Some(turn) if uuids.contains(&turn.uuid.as_str()) => Ok(()),
-                _ => Err(NotOurs::OtherPromptUuid),
-            };
+        match outstanding.map(|turn| turn.uuid.as_deref()) {
+            _ if uuids.is_empty() => {}
+            // We sent no uuid: the echoed one is the CLI's own and proves nothing either way.
+            Some(None) => {}
+            Some(Some(ours)) if uuids.contains(&ours) => return Ok(()),
+            _ => return Err(NotOurs::OtherPromptUuid),
         }
         match self.segment.owner {
             Owner::Injected(reason) => Err(reason),
@@ -560,7 +562,7 @@ mod tests {
     #[test]
     fn a_plain_turn_is_ours_with_its_messages() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let routed: Vec<Routed> = [init(), text("hi"), result("hi")]
             .iter()
             .flat_map(|m| tracker.observe(m))
@@ -589,7 +591,7 @@ mod tests {
     #[test]
     fn cli_2_1_81_injected_turn_between_turns() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let (ours, _) = feed(
             &mut tracker,
             &[init(), started("b1"), text("started"), result("started")],
@@ -597,7 +599,7 @@ mod tests {
         assert_eq!(ours, [(0, "started".to_string())]);
         assert!(!tracker.background_quiet());
 
-        tracker.prompt_sent(1, "u1");
+        tracker.prompt_sent(1, Some("u1"));
         let (ours, injected) = feed(
             &mut tracker,
             &[
@@ -622,7 +624,7 @@ mod tests {
     #[test]
     fn cli_2_1_81_injected_turn_while_idle() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         feed(&mut tracker, &[init(), started("b1"), result("started")]);
         let (ours, injected) = feed(
             &mut tracker,
@@ -633,7 +635,7 @@ mod tests {
             injected,
             [("N".to_string(), NotOurs::AfterTaskNotification)]
         );
-        tracker.prompt_sent(1, "u1");
+        tracker.prompt_sent(1, Some("u1"));
         let (ours, _) = feed(&mut tracker, &[init(), result("second")]);
         assert_eq!(ours, [(1, "second".to_string())]);
     }
@@ -643,11 +645,11 @@ mod tests {
     #[test]
     fn cli_2_1_330_notification_mid_turn_with_origin_and_uuids() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let mut first = result("started");
         first["user_message_uuid"] = json!("u0");
         feed(&mut tracker, &[init(), started("b1"), first]);
-        tracker.prompt_sent(1, "u1");
+        tracker.prompt_sent(1, Some("u1"));
         let mut second = result("slow reply");
         second["user_message_uuid"] = json!("u1");
         let mut injected_result = result("NOTIFIED");
@@ -674,7 +676,7 @@ mod tests {
     #[test]
     fn origin_marks_a_stale_result_that_looked_like_ours() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let stale_user = json!({"type":"user","origin":{"kind":"task-notification"},
             "message":{"role":"user","content":"<task-notification>stale</task-notification>"}});
         let mut stale = result("");
@@ -711,7 +713,7 @@ mod tests {
     #[test]
     fn a_result_for_another_uuid_is_not_ours() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(3, "mine");
+        tracker.prompt_sent(3, Some("mine"));
         let mut other = result("other");
         other["user_message_uuids"] = json!(["someone-else"]);
         let mut folded = result("both");
@@ -721,12 +723,24 @@ mod tests {
         assert_eq!(ours, [(3, "both".to_string())]);
     }
 
+    /// Headless prompts carry no uuid: the CLI echoes one it made up, which is still ours.
+    #[test]
+    fn an_echoed_uuid_we_never_sent_proves_nothing() {
+        let mut tracker = TurnTracker::new(false);
+        tracker.prompt_sent(0, None);
+        let mut echoed = result("answer");
+        echoed["user_message_uuid"] = json!("made-up-by-the-cli");
+        let (ours, injected) = feed(&mut tracker, &[init(), echoed]);
+        assert!(injected.is_empty(), "{injected:?}");
+        assert_eq!(ours, [(0, "answer".to_string())]);
+    }
+
     /// FM-24: the CLI writes `init` before our prompt; the prompt's result has no init of its own.
     #[test]
     fn init_before_the_prompt_still_pairs_with_it() {
         let mut tracker = TurnTracker::new(false);
         assert!(feed(&mut tracker, &[init()]).0.is_empty());
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let routed: Vec<Routed> = [text("ok"), result("ok")]
             .iter()
             .flat_map(|m| tracker.observe(m))
@@ -752,9 +766,9 @@ mod tests {
     #[test]
     fn last_result_wins_bug_takes_the_injected_result() {
         let mut tracker = TurnTracker::new(true);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         feed(&mut tracker, &[init(), started("b1"), result("started")]);
-        tracker.prompt_sent(1, "u1");
+        tracker.prompt_sent(1, Some("u1"));
         let mut injected = result("NOTIFIED");
         injected["origin"] = json!({"kind":"task-notification"});
         let (ours, _) = feed(&mut tracker, &[notification("b1"), init(), injected]);
@@ -766,7 +780,7 @@ mod tests {
         // CLI 2.1.81 with a background agent: our turn starts, the injected turn runs before our
         // result is written; our result (no uuid) still pairs with our prompt afterwards.
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let (ours, injected) = feed(
             &mut tracker,
             &[
@@ -808,7 +822,7 @@ mod tests {
     #[test]
     fn async_launch_evidence_travels_with_the_turn() {
         let mut tracker = TurnTracker::new(false);
-        tracker.prompt_sent(0, "u0");
+        tracker.prompt_sent(0, Some("u0"));
         let launch = json!({"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_A","content":"Async agent launched"}]},
             "tool_use_result":{"status":"async_launched","agentId":"a7","isAsync":true}});
         let routed: Vec<Routed> = [init(), launch, result("ok")]

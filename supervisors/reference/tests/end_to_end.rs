@@ -118,6 +118,8 @@ fn run_supervisor(plan: Value, args: &[&str]) -> Report {
         .current_dir(&dir)
         .env("HARNESS_CLI", dir.join("claude"))
         .env("HARNESS_PLAN", dir.join("plan.json"))
+        // The headless style sets it for its CLI; the tests check it did, so none is inherited.
+        .env_remove("IS_SANDBOX")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -445,4 +447,171 @@ fn usage_and_plan_errors() {
     assert_eq!(report.code, Some(1));
     assert_eq!(report.end()["status"], "error");
     assert!(report.end()["error"].as_str().unwrap().contains("no turns"));
+}
+
+fn json_file(report: &Report, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(report.dir.join(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn headless_writes_one_content_block_prompt_and_no_control_frames() {
+    let report = run_supervisor(
+        plan("one_shot", json!([{"prompt": "hello"}])),
+        &["--style", "headless"],
+    );
+    let turn = report.turns()[0];
+    assert_eq!(
+        (&turn["status"], &turn["output"]),
+        (&json!("completed"), &json!("echo: hello")),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(
+        json_file(&report, "argv.json"),
+        json!([
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--input-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "bypassPermissions",
+            "--disallowedTools",
+            "AskUserQuestion"
+        ])
+    );
+    assert_eq!(json_file(&report, "env.json"), json!({"IS_SANDBOX": "1"}));
+    assert_eq!(
+        report.stdin_lines(),
+        [json!({"type": "user", "message": {"role": "user",
+                "content": [{"type": "text", "text": "hello"}]}})],
+        "no initialize, one prompt"
+    );
+    assert_eq!(report.end()["status"], "ok");
+}
+
+#[test]
+fn headless_leaves_control_requests_unanswered_and_reports_them() {
+    let report = run_supervisor(
+        plan("one_shot", json!([{"prompt": "TOOL"}])),
+        &["--style", "headless"],
+    );
+    assert!(
+        report
+            .stdin_lines()
+            .iter()
+            .all(|line| line["type"] == "user"),
+        "{:?}",
+        report.stdin_lines()
+    );
+    let ignored: Vec<&Value> = report
+        .events("control_request_ignored")
+        .iter()
+        .map(|e| &e["request_id"])
+        .collect();
+    assert_eq!(ignored, ["cr-0", "cr-1", "cr-2", "cr-3", "cr-4"]);
+}
+
+#[test]
+fn headless_fails_a_background_launch_and_takes_the_first_result() {
+    let args = ["--style", "headless"];
+    let report = run_supervisor(plan("one_shot", json!([{"prompt": "BG"}])), &args);
+    let turn = report.turns()[0];
+    assert_eq!(turn["status"], "failed");
+    assert!(
+        turn["error"]
+            .as_str()
+            .unwrap()
+            .contains("background task was launched under the foreground-only policy"),
+        "{turn}"
+    );
+    // stdin closed at the turn's result, before the task finished.
+    assert_eq!(report.fake_log(), "stdin closed while the task ran\n");
+    assert_eq!(report.events("injected_turn")[0]["result"], "NOTIFIED");
+
+    // Reading to EOF and keeping the last result reports the injected turn's reply instead.
+    let buggy = run_supervisor(
+        plan("one_shot", json!([{"prompt": "BG"}])),
+        &["--style", "headless", "--bug", "keep-last-result"],
+    );
+    let turn = buggy.turns()[0];
+    assert_eq!(
+        (&turn["status"], &turn["output"]),
+        (&json!("completed"), &json!("NOTIFIED"))
+    );
+    assert!(buggy.events("injected_turn").is_empty());
+}
+
+#[test]
+fn one_shot_styles_refuse_multi_turn_plans() {
+    let report = run_supervisor(
+        plan("multi_turn", json!([{"prompt": "a"}, {"prompt": "b"}])),
+        &["--style", "headless"],
+    );
+    assert_eq!(report.code, Some(1));
+    assert!(
+        report.end()["error"]
+            .as_str()
+            .unwrap()
+            .contains("the headless style is one-shot")
+    );
+}
+
+#[test]
+fn print_passes_the_prompt_on_argv_and_parses_one_json_result() {
+    let report = run_supervisor(
+        plan("one_shot", json!([{"prompt": "hello"}])),
+        &["--style", "print"],
+    );
+    let turn = report.turns()[0];
+    assert_eq!(
+        (&turn["status"], &turn["output"]),
+        (&json!("completed"), &json!("echo: hello")),
+        "{}",
+        report.stderr
+    );
+    assert_eq!(
+        json_file(&report, "argv.json"),
+        json!(["-p", "--output-format", "json", "hello"])
+    );
+    assert_eq!(json_file(&report, "env.json"), json!({"IS_SANDBOX": null}));
+    assert!(report.stdin_lines().is_empty());
+    assert_eq!(report.end()["cli_exit_code"], 0);
+}
+
+#[test]
+fn print_failures_carry_the_result_exit_code_and_stderr() {
+    let run = |prompt: &str, extra: &[&str]| {
+        let mut args = vec!["--style", "print"];
+        args.extend(extra);
+        run_supervisor(plan("one_shot", json!([{"prompt": prompt}])), &args)
+    };
+    let failed = run("FAIL", &[]);
+    let error = failed.turns()[0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("529 overloaded"), "{error}");
+
+    let died = run("DIE", &[]);
+    let error = died.turns()[0]["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("exited with code 3") && error.contains("ECONNRESET"),
+        "{error}"
+    );
+
+    let prose = run("PROSE", &[]);
+    let turn = prose.turns()[0];
+    assert_eq!(turn["status"], "failed");
+    let error = turn["error"].as_str().unwrap();
+    assert!(
+        error.contains("stdout is not a JSON result") && error.contains("exited with code 0"),
+        "{error}"
+    );
+
+    // The bug: exit 0 is success, and stdout's text is the answer.
+    let buggy = run("PROSE", &["--bug", "stdout-text-is-answer"]);
+    let turn = buggy.turns()[0];
+    assert_eq!(
+        (&turn["status"], &turn["output"]),
+        (&json!("completed"), &json!("echo: PROSE"))
+    );
 }

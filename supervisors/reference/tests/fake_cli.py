@@ -17,7 +17,12 @@ It records its argv in argv.json and every stdin line in stdin.jsonl (in its cwd
          then emit the task_notification and the injected notification turn
   else   echo: system/init, an assistant text and a result "echo: <prompt>"
 
-Exits 0 on stdin EOF.
+Exits 0 on stdin EOF. A prompt's content may be a string or text blocks (headless framing).
+
+With `-p --output-format json` (print mode) the prompt is the last argument and stdin is not
+read: an echo prints one JSON result object (pretty-printed, as JSON.stringify with indent
+would), DIE dies as above, PROSE prints a non-JSON line and exits 0, FAIL prints an error result
+and exits 1. Every run records IS_SANDBOX in env.json.
 """
 import json
 import os
@@ -189,9 +194,34 @@ def serve(prompt):
     result("echo: " + prompt)
 
 
+def text_of(content):
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") for b in content if b.get("type") == "text")
+
+
+def print_mode(prompt):
+    if prompt == "DIE":
+        serve(prompt)
+    if prompt == "PROSE":
+        sys.stdout.write("echo: " + prompt + "\n")
+        return 0
+    failed = prompt == "FAIL"
+    obj = {"type": "result", "subtype": "error_during_execution" if failed else "success",
+           "is_error": failed, "duration_ms": 1, "num_turns": 1, "session_id": SESSION,
+           "result": "API Error: 529 overloaded" if failed else "echo: " + prompt}
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    return 1 if failed else 0
+
+
 def main():
     with open("argv.json", "w") as f:
         json.dump(sys.argv[1:], f)
+    with open("env.json", "w") as f:
+        json.dump({"IS_SANDBOX": os.environ.get("IS_SANDBOX")}, f)
+    args = sys.argv[1:]
+    if "-p" in args and args[args.index("--output-format") + 1] == "json":
+        return print_mode(args[-1])
     while True:
         msg = next_message()
         if msg == "EOF":
@@ -201,7 +231,7 @@ def main():
         elif msg.get("type") == "control_request":
             answer(msg)
         elif msg.get("type") == "user":
-            serve(msg["message"]["content"])
+            serve(text_of(msg["message"]["content"]))
 
 
 if __name__ == "__main__":
