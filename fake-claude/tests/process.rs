@@ -20,8 +20,10 @@ use serde_json::{Value, json};
 fn default_session(args: &[&str]) {
     let f = Fake::embedded_default().framing(&[]);
     let mut cmd = f.std_cmd();
-    // Multica sets it: the real CLI refuses bypass as root without it.
-    cmd.args(args).env("IS_SANDBOX", "1");
+    cmd.args(args);
+    // Bypassing argvs (Multica's) run in sandboxes: as root the CLI refuses them otherwise
+    // (tool_step.rs `root_may_not_bypass_outside_a_sandbox`).
+    cmd.env("IS_SANDBOX", "1");
     let mut live = Live::spawn(cmd);
     live.send(&initialize("req_1_abc"));
     let init = live.next();
