@@ -277,9 +277,11 @@ fn run_fake(scenario: &str, profile: &str, session_state: bool, cap: &Capture) -
                 }
                 let line = match &msg {
                     Value::String(s) => s.clone(),
-                    Value::Object(o) if o.contains_key("__raw__") => {
-                        o["__raw__"].as_str().unwrap_or_default().trim_end().to_string()
-                    }
+                    Value::Object(o) if o.contains_key("__raw__") => o["__raw__"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .trim_end()
+                        .to_string(),
                     other => other.to_string(),
                 };
                 // Lines are small and the fake always drains stdin: this write cannot block.

@@ -211,6 +211,8 @@ impl Engine {
 
     /// After the script: answer control requests until stdin closes.
     fn idle(&mut self) -> Flow {
+        // The script is over: print mode's json answer is due now, not when stdin closes.
+        self.print_held()?;
         while !matches!(self.pump(None)?, Pumped::Eof) {}
         self.owed_answers()?;
         Ok(Ctl::Next)
@@ -712,6 +714,8 @@ impl Engine {
             Step::Hang(h) => {
                 let until = h.for_.map(|d| Instant::now() + d.duration());
                 self.step_record(&at, "hang", "started", None);
+                // A CLI that hangs after its last turn has printed its json answer already.
+                self.print_held()?;
                 if h.read_stdin.unwrap_or(true) {
                     loop {
                         if let Pumped::Timeout = self.pump(until)? {
@@ -841,6 +845,15 @@ impl Engine {
             (None, None) => Vec::new(),
         };
         let bytes = one.repeat(r.repeat.unwrap_or(1) as usize);
+        if self.framing.output != OutputFormat::StreamJson {
+            // Raw bytes are stream-json framing: print mode makes its own. The messages they
+            // carry are what it prints from (lossily decoded, as the real CLI's JSON reader).
+            let msgs: Vec<Value> = String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            return self.write_printed(msgs, Some(at.to_string()));
+        }
         let cuts = cut_points(bytes.len(), r.split, r.split_at.as_deref());
         self.write_split(&bytes, &cuts, r.pause, Vec::new(), at)
     }

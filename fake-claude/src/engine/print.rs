@@ -23,6 +23,8 @@ pub struct Held {
     pub all: Vec<Value>,
     /// `--output-format json`: the last result, printed once at the end.
     pub last_result: Option<Value>,
+    /// Who wrote the last result (the step location the harness ties a turn's answer to).
+    pub result_by: Option<String>,
     /// `--output-format text`: results printed so far (later ones are set off by a blank line).
     pub texts: usize,
 }
@@ -143,10 +145,14 @@ impl Engine {
                     });
                 }
                 OutputFormat::Json if self.framing.verbose => {
+                    if is_result {
+                        self.held.result_by = by.clone();
+                    }
                     self.held.all.push(m.clone());
                     held.push(m);
                 }
                 OutputFormat::Json if is_result => {
+                    self.held.result_by = by.clone();
                     self.held.last_result = Some(m.clone());
                     held.push(m);
                 }
@@ -188,7 +194,12 @@ impl Engine {
             part: None,
             burst: None,
             blocked_us,
-            by: Some("print:json".into()),
+            // The last result's writer: the harness ties a turn's answer to its step.
+            by: self
+                .held
+                .result_by
+                .take()
+                .or_else(|| Some("print:json".into())),
         });
         Ok(())
     }

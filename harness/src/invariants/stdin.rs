@@ -127,6 +127,8 @@ pub fn no_write_after_close(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Viola
     for (i, rec) in run.transcript.iter().enumerate() {
         match &rec.event {
             Event::StdinEof => closed.push((rec.inv, i)),
+            // A print-mode prompt (argv, or stdin read to EOF) is not a line written after EOF.
+            Event::Stdin { from: Some(_), .. } => {}
             Event::Stdin {
                 unterminated, raw, ..
             } => {
