@@ -46,7 +46,7 @@ enum Cmd {
     },
     /// Run the conformance matrix: every scenario under every supervisor.
     Suite {
-        /// Supervisor (repeatable). Default: the embedded reference and reference-background.
+        /// Supervisor (repeatable). Default: the embedded reference, reference-background and reference-headless.
         #[arg(long = "supervisor", short)]
         supervisors: Vec<String>,
         #[arg(long, short, value_enum, default_value_t = FormatArg::Text)]

@@ -1,7 +1,9 @@
-//! Self-validation: the suite must pass the clean reference supervisor (both policies) and
-//! catch every one of its bug switches (`--bug NAME`). A switch is *caught* by a scenario when
-//! the mutant fails a cell the clean reference passes under the same policy. The switches are
-//! read from the reference's own `--help`, so a new switch is picked up without a harness change.
+//! Self-validation: the suite must pass the clean reference supervisor (every default style and
+//! policy) and catch every one of its bug switches (`--bug NAME`) in every driving style the
+//! switch can exist in. A switch is *caught* by a scenario when the mutant fails a cell the clean
+//! reference passes as the same definition. The switches are read from the reference's own
+//! `--help`, so a new switch is picked up without a harness change; which style has which
+//! switch is the reference's own `Bug::not_in`.
 
 use std::fmt::Write;
 
@@ -10,6 +12,8 @@ use serde::Serialize;
 use crate::setup;
 use crate::suite::{self, Case, Cell, Outcome, RunOptions, SuiteResult};
 use crate::supervisor::{self, Context, Supervisor};
+use reference_supervisor::bugs::Bug;
+use reference_supervisor::style::Style;
 
 /// One bug switch of the reference supervisor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,12 +34,18 @@ pub struct Catch {
 pub struct SwitchResult {
     pub switch: Switch,
     pub caught_by: Vec<Catch>,
+    /// Styles the switch exists in (with a base to run) where no scenario caught it.
+    pub uncaught_in: Vec<&'static str>,
+    /// Styles the switch cannot exist in, each with the reason.
+    pub not_in: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MutantsResult {
     /// The clean reference supervisors on every scenario.
     pub clean: SuiteResult,
+    /// Each clean definition's name and driving style.
+    pub styles: Vec<(String, &'static str)>,
     pub switches: Vec<SwitchResult>,
 }
 
@@ -48,11 +58,18 @@ impl MutantsResult {
             .collect()
     }
 
-    pub fn uncaught(&self) -> Vec<&str> {
+    /// `switch` (caught in no style) or `switch (style)` for each style that missed it.
+    pub fn uncaught(&self) -> Vec<String> {
         self.switches
             .iter()
-            .filter(|s| s.caught_by.is_empty())
-            .map(|s| s.switch.name.as_str())
+            .filter(|s| !s.uncaught_in.is_empty())
+            .map(|s| {
+                if s.caught_by.is_empty() {
+                    s.switch.name.clone()
+                } else {
+                    format!("{} ({})", s.switch.name, s.uncaught_in.join(", "))
+                }
+            })
             .collect()
     }
 
@@ -128,7 +145,18 @@ pub fn parse_help(help: &str) -> Vec<Switch> {
     out
 }
 
-/// Run the clean reference (both policies) and every switch under both policies.
+/// The driving style a reference definition runs (its `--style`; `sdk` when absent).
+pub fn style_of(base: &Supervisor) -> Style {
+    Style::of_args(&base.command).unwrap_or(Style::Sdk)
+}
+
+/// Whether `switch` can exist in `base`'s style (the reference refuses it where it cannot).
+pub fn applies(switch: &str, base: &Supervisor) -> bool {
+    Bug::from_name(switch).is_some_and(|bug| bug.not_in(style_of(base)).is_none())
+}
+
+/// Run the clean reference (every default definition) and every switch under each definition
+/// whose style it can exist in.
 pub fn run(
     ctx: &Context,
     cases: &[Case],
@@ -156,7 +184,12 @@ pub fn run(
     }
     let mut all = bases.clone();
     for s in &switches {
-        all.extend(bases.iter().map(|b| with_switch(b, &s.name)));
+        all.extend(
+            bases
+                .iter()
+                .filter(|b| applies(&s.name, b))
+                .map(|b| with_switch(b, &s.name)),
+        );
     }
     let everything = suite::run_all(ctx, &all, cases, jobs, RunOptions::default(), progress);
     let clean_cells: Vec<Cell> = everything
@@ -168,8 +201,9 @@ pub fn run(
     let results = switches
         .into_iter()
         .map(|switch| {
-            let caught_by = bases
+            let caught_by: Vec<Catch> = bases
                 .iter()
+                .filter(|b| applies(&switch.name, b))
                 .flat_map(|b| {
                     let mutant = format!("{}+{}", b.name, switch.name);
                     let everything = &everything;
@@ -186,11 +220,37 @@ pub fn run(
                     })
                 })
                 .collect();
-            SwitchResult { switch, caught_by }
+            let bug = Bug::from_name(&switch.name);
+            let mut uncaught_in = Vec::new();
+            let mut not_in = Vec::new();
+            for style in reference_supervisor::style::ALL {
+                if let Some(why) = bug.and_then(|bug| bug.not_in(style)) {
+                    not_in.push((style.name(), why));
+                    continue;
+                }
+                let of_style: Vec<&Supervisor> =
+                    bases.iter().filter(|b| style_of(b) == style).collect();
+                let caught = caught_by
+                    .iter()
+                    .any(|c| of_style.iter().any(|b| b.name == c.base));
+                if !of_style.is_empty() && !caught {
+                    uncaught_in.push(style.name());
+                }
+            }
+            SwitchResult {
+                switch,
+                caught_by,
+                uncaught_in,
+                not_in,
+            }
         })
         .collect();
     Ok(MutantsResult {
         clean: SuiteResult::new(&bases, cases, clean_cells),
+        styles: bases
+            .iter()
+            .map(|b| (b.name.clone(), style_of(b).name()))
+            .collect(),
         switches: results,
     })
 }
@@ -218,6 +278,14 @@ pub fn render(r: &MutantsResult) -> String {
             );
             continue;
         }
+        if !s.uncaught_in.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<width$}  UNCAUGHT in {}",
+                s.switch.name,
+                s.uncaught_in.join(", ")
+            );
+        }
         for (i, c) in s.caught_by.iter().enumerate() {
             let name = if i == 0 { s.switch.name.as_str() } else { "" };
             let ids = if c.ids.is_empty() {
@@ -228,8 +296,43 @@ pub fn render(r: &MutantsResult) -> String {
             let _ = writeln!(out, "{name:<width$}  {} × {}: {ids}", c.base, c.scenario);
         }
     }
+    let _ = writeln!(out, "\nper style (switches that can exist in it: caught)");
+    for style in reference_supervisor::style::ALL {
+        let bases: Vec<&str> = r
+            .styles
+            .iter()
+            .filter(|(_, s)| *s == style.name())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let exists: Vec<&SwitchResult> = r
+            .switches
+            .iter()
+            .filter(|s| !s.not_in.iter().any(|(n, _)| *n == style.name()))
+            .collect();
+        if bases.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:<9} {} switch(es), not run (no default definition of this style)",
+                style.name(),
+                exists.len()
+            );
+            continue;
+        }
+        let missed = exists
+            .iter()
+            .filter(|s| s.uncaught_in.contains(&style.name()))
+            .count();
+        let _ = writeln!(
+            out,
+            "  {:<9} {} switch(es), {} caught, under {}",
+            style.name(),
+            exists.len(),
+            exists.len() - missed,
+            bases.join(", ")
+        );
+    }
     let uncaught = r.uncaught();
-    let caught = r.switches.len() - uncaught.len();
+    let caught = r.switches.len() - r.switches.iter().filter(|s| !s.uncaught_in.is_empty()).count();
     let pct = if r.switches.is_empty() {
         100
     } else {

@@ -4,15 +4,17 @@
 //! `distinguishes` which real-world supervisor behaviour it tells apart.
 //!
 //! Trials: `<scenario>::caught_by::<switch>` per declared switch, `<scenario>::declared` for the
-//! metadata itself. The base policy is `reference-background` for scenarios that require
-//! `background-aware`, else `reference`.
+//! metadata itself. The base is the first embedded reference definition (`reference`,
+//! `reference-background`, `reference-headless`, `reference-print`) that runs the scenario (claims
+//! what it requires) in a style where the switch can exist: `reference-background` for
+//! scenarios that require `background-aware`, a one-shot style for a one-shot style's own switch.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use harness::mutants::{self, with_switch};
 use harness::suite::{self, Case};
-use harness::supervisor::{self, Capability, Context, Supervisor};
+use harness::supervisor::{self, Context, Supervisor};
 use harness::{judge, runner, setup};
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -35,7 +37,7 @@ fn main() {
 }
 
 fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
-    let bases = supervisor::defaults(ctx).map_err(|e| e.to_string())?;
+    let bases = supervisor::embedded(ctx).map_err(|e| e.to_string())?;
     let known: Vec<String> = mutants::switches().into_iter().map(|s| s.name).collect();
     let mut trials = Vec::new();
     for (id, path) in suite::discover_files(ctx, &[])? {
@@ -72,14 +74,6 @@ fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
             }
             Ok(())
         }));
-        let base_name = if meta.requires.contains(&Capability::BackgroundAware) {
-            "reference-background"
-        } else {
-            "reference"
-        };
-        let Some(base) = bases.iter().find(|b| b.name == base_name) else {
-            return Err(format!("no embedded supervisor named {base_name}"));
-        };
         let case = Arc::new(Case {
             id: id.clone(),
             path,
@@ -89,6 +83,20 @@ fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
             if !known.contains(switch) {
                 continue;
             }
+            let Some(base) = base_for(&bases, &case, switch) else {
+                let (switch, id) = (switch.clone(), id.clone());
+                trials.push(Trial::test(
+                    format!("{id}::caught_by::{switch}"),
+                    move || {
+                        Err(format!(
+                            "no embedded reference definition runs {id} in a style where \
+                             {switch} can exist"
+                        )
+                        .into())
+                    },
+                ));
+                continue;
+            };
             let (ctx, case) = (Arc::clone(ctx), Arc::clone(&case));
             let (base, mutant) = (base.clone(), with_switch(base, switch));
             trials.push(Trial::test(
@@ -98,6 +106,13 @@ fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
         }
     }
     Ok(trials)
+}
+
+/// The first embedded definition that runs `case` and can have `switch`.
+fn base_for<'a>(bases: &'a [Supervisor], case: &Case, switch: &str) -> Option<&'a Supervisor> {
+    bases.iter().find(|b| {
+        mutants::applies(switch, b) && suite::skip_reason(b, case).is_none()
+    })
 }
 
 /// The mutant must fail the scenario. (The clean base passing it is the conformance suite's job.)

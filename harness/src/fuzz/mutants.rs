@@ -1,12 +1,12 @@
 //! `harness fuzz --mutants`: the generated cases against every bug switch of the reference
 //! supervisor, through the machinery `harness mutants` uses ([`crate::mutants::switches`],
 //! [`crate::mutants::with_switch`]). A switch is *found* when a generated case fails a property
-//! on the mutant that the clean reference (same policy) passes on the same case. Each switch is
-//! tried under `reference` (foreground-only), then `reference-background`.
+//! on the mutant that the clean reference (same definition) passes on the same case. Each switch
+//! is tried under each default definition whose driving style it can exist in, in order.
 
 use std::fmt::Write as _;
 
-use crate::mutants::{Switch, name_width, switches, with_switch};
+use crate::mutants::{Switch, applies, name_width, switches, with_switch};
 use crate::supervisor::{self, Context};
 
 use super::strategies::Mix;
@@ -99,7 +99,8 @@ pub fn run(
         let mut found = None;
         let mut cases = 0;
         if exempt.is_none() {
-            for b in &bases {
+            // Only where the switch can exist (the reference refuses it in other styles).
+            for b in bases.iter().filter(|b| applies(&switch.name, b)) {
                 let mutant = with_switch(b, &switch.name);
                 let o = Options {
                     shrink: false,
