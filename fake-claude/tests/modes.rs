@@ -305,3 +305,47 @@ fn a_later_invocation_resumes_the_session_an_earlier_one_wrote() {
     assert_eq!(msgs[0]["errors"], want["errors"]);
     assert_eq!(msgs[0]["subtype"], "error_during_execution");
 }
+
+#[test]
+fn a_permission_request_after_stdin_closed_fails_at_once_and_counts_as_a_denial() {
+    // Print mode with a prompt tool: nobody can answer on a closed stdin (recorded by hand:
+    // `claude -p --output-format json --permission-prompt-tool stdio FGBASH < /dev/null`).
+    let f = Fake::new(
+        "script:\n  - turn:\n      steps:\n        - tool: {name: Bash, input: {command: \"touch fgfile && echo fgdone\", description: touch}, output: fgdone}\n        - emit: {assistant: {text: done}}\n",
+    )
+    .framing(&["-p", "--output-format", "json", "--permission-prompt-tool", "stdio", "FGBASH"]);
+    let r = f.run("");
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let fake: Value = serde_json::from_str(r.stdout_str().trim()).unwrap();
+    let want = &real_out("print_prompt_tool_stdin_closed")[0];
+    let denial_keys = |v: &Value| keys(&v["permission_denials"][0]);
+    assert_eq!(denial_keys(&fake), denial_keys(want));
+    assert_eq!(
+        fake["permission_denials"][0]["tool_input"],
+        want["permission_denials"][0]["tool_input"]
+    );
+    let held: Vec<Value> = f
+        .transcript()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Held { msgs, .. } => Some(msgs),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let tool_result = held
+        .iter()
+        .find(|m| m["type"] == "user")
+        .expect("the tool result");
+    // The real model saw exactly this text (the stub echoes it into its reply).
+    assert!(
+        want["result"]
+            .as_str()
+            .unwrap()
+            .contains("Tool permission request failed: AbortError: Stream closed")
+    );
+    assert_eq!(
+        tool_result["message"]["content"][0]["content"],
+        "Tool permission request failed: AbortError: Stream closed"
+    );
+}

@@ -44,6 +44,9 @@ enum Answer {
 
 /// The error text of a permission request that failed without an answer (protocol.md §3.4).
 const ABORTED: &str = "Tool permission request failed: AbortError: Tool permission stream closed before response received";
+/// The same when stdin was closed before the request (recorded: 2.1.332 print mode with
+/// `--permission-prompt-tool stdio`).
+const ABORTED_CLOSED: &str = "Tool permission request failed: AbortError: Stream closed";
 
 impl Engine {
     pub(super) fn tool(&mut self, t: &ToolStep, at: &str) -> Flow {
@@ -84,6 +87,9 @@ impl Engine {
             }
             Decision::Ask => {
                 decided_by = "supervisor";
+                // Nobody can answer a request made after stdin closed (print mode, or a
+                // supervisor that closed early): 2.1.332 fails it at once and counts a denial.
+                let closed_before = self.input.eof;
                 match self.ask(t, &id, &input, at)? {
                     Answer::Response(resp) => {
                         let body = resp.pointer("/response/response").cloned();
@@ -148,7 +154,11 @@ impl Engine {
                         }
                         decided_by = "cli";
                         reason = "eof".into();
-                        self.refused(&t.name, &id, &input, ABORTED, None, false, at)?;
+                        if closed_before {
+                            self.refused(&t.name, &id, &input, ABORTED_CLOSED, None, true, at)?;
+                        } else {
+                            self.refused(&t.name, &id, &input, ABORTED, None, false, at)?;
+                        }
                         (Outcome::Denied, None)
                     }
                     Answer::Timeout => {
