@@ -754,3 +754,13 @@ fn unwritable_transcript_path_exits_2() {
         r.stderr
     );
 }
+
+#[test]
+fn record_help_prints_the_usage() {
+    let out = std::process::Command::new(bin())
+        .args(["record", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: fake-claude record"));
+}

@@ -250,6 +250,13 @@ fn is_id_key(k: &str) -> bool {
         || k.to_ascii_lowercase().ends_with("uuid")
 }
 
+/// Whether an id-keyed value is a made-up id rather than a word: the SDKs send
+/// `"session_id": "default"`, and templating every `"default"` the CLI writes later
+/// (`permissionMode`, `output_style`, …) would turn them into the supervisor's session id.
+fn looks_like_id(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit()) || s.len() >= 20
+}
+
 impl Derivation {
     fn new(session: &Session) -> Derivation {
         let mut last_out = HashMap::new();
@@ -497,7 +504,7 @@ impl Derivation {
                     && !s.is_empty()
                     && self.first_out.get(s).is_none_or(|&first| first > i);
                 if made_up_here {
-                    if self.last_out.get(s).is_some_and(|&last| last > i) {
+                    if looks_like_id(s) && self.last_out.get(s).is_some_and(|&last| last > i) {
                         captures.push((s.clone(), path.to_string(), key.unwrap_or("id").into()));
                     }
                     return Value::String("{...}".into());
@@ -1159,5 +1166,42 @@ mod tests {
             yaml.contains("1 more stdout line(s) after the signal"),
             "{yaml}"
         );
+    }
+
+    #[test]
+    fn a_word_in_an_id_field_is_not_a_made_up_id() {
+        // Found recording the real CLI 2.1.332: SDKs send `"session_id": "default"`, and the CLI
+        // writes `"permissionMode": "default"` later; only real ids are captured and templated.
+        let mut s = Session::default();
+        s.push(
+            0.1,
+            Event::In {
+                bytes: line(json!({"type": "user", "session_id": "default",
+                                   "message": {"role": "user", "content": "hi"}})),
+                terminated: true,
+            },
+        );
+        s.push(
+            0.2,
+            Event::Out {
+                bytes: line(json!({"type": "system", "subtype": "init",
+                                   "permissionMode": "default", "output_style": "default"})),
+                terminated: true,
+            },
+        );
+        s.push(0.3, Event::InEof);
+        s.push(0.4, Event::Exit(Ended::Code(0)));
+        let yaml = scenario_yaml(
+            &s,
+            &Options {
+                name: "t".into(),
+                ..Options::default()
+            },
+        );
+        crate::scenario::load_str(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        assert!(!yaml.contains("capture"), "{yaml}");
+        assert!(yaml.contains(r#""permissionMode": "default""#), "{yaml}");
+        // The supervisor's value is still not matched literally.
+        assert!(yaml.contains(r#""session_id": "{...}""#), "{yaml}");
     }
 }

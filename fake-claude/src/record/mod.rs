@@ -64,6 +64,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
 
 /// `fake-claude record ARGS...`; returns the exit code (or dies by the CLI's signal).
 pub fn main(args: &[String]) -> i32 {
+    // Help before the command: `fake-claude record -- claude --help` records the CLI's help.
+    let before_command = args.iter().take_while(|a| *a != "--");
+    if before_command.into_iter().any(|a| a == "--help" || a == "-h") {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), USAGE.as_bytes());
+        return 0;
+    }
     let a = match parse(args) {
         Ok(a) => a,
         Err(e) => {
