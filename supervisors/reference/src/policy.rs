@@ -79,14 +79,10 @@ impl AsyncLaunch {
 
 /// Does this `user` message (a tool result) show an async launch?
 ///
-/// Two places are authoritative:
-/// 1. the top-level structured `tool_use_result`: `"status":"async_launched"`, `"isAsync":true`
-///    (Agent) or a `backgroundTaskId` (Bash);
-/// 2. a `tool_result` content block whose content — a string, or text blocks — *is a JSON object*
-///    with `"status":"async_launched"`.
-///
-/// Prose that merely mentions `async_launched` (e.g. the model quoting it) is not evidence: text
-/// must parse as JSON to count.
+/// Only the real CLI's shape is evidence: the top-level structured `tool_use_result` with
+/// `"status":"async_launched"`, `"isAsync":true` (Agent) or a `backgroundTaskId` (Bash). Text in
+/// the `tool_result` content is the model's to read, not a launch — not even when it parses as
+/// JSON with that status (a tool that prints it, a model that quotes it).
 pub fn detect_async_launch(user_message: &Value) -> Option<AsyncLaunch> {
     let blocks = user_message
         .pointer("/message/content")
@@ -125,36 +121,6 @@ pub fn detect_async_launch(user_message: &Value) -> Option<AsyncLaunch> {
         }
     }
 
-    for block in blocks
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
-    {
-        let texts: Vec<&str> = match block.get("content") {
-            Some(Value::String(text)) => vec![text],
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect(),
-            _ => vec![],
-        };
-        for text in texts {
-            let Ok(parsed) = serde_json::from_str::<Value>(text.trim()) else {
-                continue;
-            };
-            if parsed.get("status").and_then(Value::as_str) == Some("async_launched") {
-                return Some(AsyncLaunch {
-                    tool_use_id: block
-                        .get("tool_use_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    task_id: task_id_of(&parsed),
-                    evidence: "tool_result content is JSON with status \"async_launched\""
-                        .to_string(),
-                });
-            }
-        }
-    }
     None
 }
 
@@ -234,20 +200,18 @@ mod tests {
     }
 
     #[test]
-    fn detects_json_status_in_tool_result_content() {
+    fn json_status_in_tool_result_content_is_not_a_launch() {
+        // The real CLI never reports a launch there: text is the model's to read.
         let as_string = tool_result(
             json!(r#"{"status":"async_launched","agentId":"a7"}"#),
             Value::Null,
         );
-        assert_eq!(
-            detect_async_launch(&as_string).unwrap().task_id.as_deref(),
-            Some("a7")
-        );
+        assert_eq!(detect_async_launch(&as_string), None);
         let as_block = tool_result(
             json!([{"type":"text","text":" {\"status\": \"async_launched\"} "}]),
-            json!("Error: x"),
+            json!("Async agent launched successfully."),
         );
-        assert!(detect_async_launch(&as_block).is_some());
+        assert_eq!(detect_async_launch(&as_block), None);
     }
 
     #[test]
