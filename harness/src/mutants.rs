@@ -332,7 +332,11 @@ pub fn render(r: &MutantsResult) -> String {
         );
     }
     let uncaught = r.uncaught();
-    let caught = r.switches.len() - r.switches.iter().filter(|s| !s.uncaught_in.is_empty()).count();
+    let caught = r.switches.len()
+        - r.switches
+            .iter()
+            .filter(|s| !s.uncaught_in.is_empty())
+            .count();
     let pct = if r.switches.is_empty() {
         100
     } else {

@@ -110,9 +110,9 @@ fn trials(ctx: &Arc<Context>) -> Result<Vec<Trial>, String> {
 
 /// The first embedded definition that runs `case` and can have `switch`.
 fn base_for<'a>(bases: &'a [Supervisor], case: &Case, switch: &str) -> Option<&'a Supervisor> {
-    bases.iter().find(|b| {
-        mutants::applies(switch, b) && suite::skip_reason(b, case).is_none()
-    })
+    bases
+        .iter()
+        .find(|b| mutants::applies(switch, b) && suite::skip_reason(b, case).is_none())
 }
 
 /// The mutant must fail the scenario. (The clean base passing it is the conformance suite's job.)
