@@ -270,6 +270,14 @@ pub fn render(r: &MutantsResult) -> String {
     let width = name_width(r.switches.iter().map(|s| &s.switch));
     let _ = writeln!(out, "\n{:<width$}  caught by", "switch");
     for s in &r.switches {
+        if s.caught_by.is_empty() && s.uncaught_in.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<width$}  not run: no default definition has a style it exists in",
+                s.switch.name
+            );
+            continue;
+        }
         if s.caught_by.is_empty() {
             let _ = writeln!(
                 out,

@@ -17,6 +17,9 @@ use crate::supervisor::{Capability, Supervisor};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     pub multi_turn: bool,
+    /// Answers control requests: without it nothing sends the supervisor one (MCP messages,
+    /// hook callbacks of ids it never registered).
+    pub control_protocol: bool,
     pub permission_prompts: bool,
     pub hooks: bool,
     pub background_aware: bool,
@@ -26,6 +29,7 @@ impl Caps {
     pub fn of(sup: &Supervisor) -> Caps {
         Caps {
             multi_turn: sup.has_capability(Capability::MultiTurn),
+            control_protocol: sup.has_capability(Capability::ControlProtocol),
             permission_prompts: sup.has_capability(Capability::PermissionPrompts),
             hooks: sup.has_capability(Capability::Hooks),
             background_aware: sup.has_capability(Capability::BackgroundAware),
@@ -244,7 +248,10 @@ fn unknown() -> impl Strategy<Value = Unknown> {
 
 fn item(caps: Caps, callback: Callback) -> impl Strategy<Value = Item> {
     let gate = {
-        let mut gates = vec![(6, Just(Gate::None)), (1, Just(Gate::UnknownHook))];
+        let mut gates = vec![(6, Just(Gate::None))];
+        if caps.control_protocol {
+            gates.push((1, Just(Gate::UnknownHook)));
+        }
         if caps.permission_prompts {
             gates.push((3, Just(Gate::Permission)));
         }
@@ -478,6 +485,7 @@ impl Conversation {
                 if let Item::Tool { gate, .. } = it {
                     if (*gate == Gate::Permission && !caps.permission_prompts)
                         || (*gate == Gate::Hook && !caps.hooks)
+                        || (*gate == Gate::UnknownHook && !caps.control_protocol)
                     {
                         *gate = Gate::None;
                     }
@@ -486,8 +494,10 @@ impl Conversation {
                     }
                 }
             }
-            t.body.retain(|it| {
-                !matches!(it, Item::Concurrent) || (self.callback == Callback::Slow && caps.hooks)
+            t.body.retain(|it| match it {
+                Item::Concurrent => self.callback == Callback::Slow && caps.hooks,
+                Item::Mcp { .. } => caps.control_protocol,
+                _ => true,
             });
         }
         self
@@ -1023,12 +1033,14 @@ mod tests {
 
     const ALL: Caps = Caps {
         multi_turn: true,
+        control_protocol: true,
         permission_prompts: true,
         hooks: true,
         background_aware: true,
     };
     const NONE: Caps = Caps {
         multi_turn: false,
+        control_protocol: false,
         permission_prompts: false,
         hooks: false,
         background_aware: false,
