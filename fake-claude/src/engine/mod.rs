@@ -916,6 +916,15 @@ impl Engine {
             (None, Some(bytes)) => bytes.div_ceil(line.len() as u64),
             (None, None) => 0,
         };
+        if self.framing.output != OutputFormat::StreamJson {
+            // Print mode writes no conversation to stdout, so there is no burst to write.
+            self.tr.record(Event::Note {
+                text: format!(
+                    "{at}: burst of {count} messages not written: print mode prints only results"
+                ),
+            });
+            return Ok(());
+        }
         let block = line.repeat(per_write);
         let mut sent = 0u64;
         let mut blocked = 0u64;

@@ -66,7 +66,10 @@ fn parse(args: &[String]) -> Result<Args, String> {
 pub fn main(args: &[String]) -> i32 {
     // Help before the command: `fake-claude record -- claude --help` records the CLI's help.
     let before_command = args.iter().take_while(|a| *a != "--");
-    if before_command.into_iter().any(|a| a == "--help" || a == "-h") {
+    if before_command
+        .into_iter()
+        .any(|a| a == "--help" || a == "-h")
+    {
         let _ = std::io::Write::write_all(&mut std::io::stdout(), USAGE.as_bytes());
         return 0;
     }

@@ -111,10 +111,13 @@ pub enum Capability {
     ControlProtocol,
     /// Writes prompts as stream-json user messages on stdin (not on argv or as plain text).
     StreamInput,
+    /// Reads the conversation as it streams (`--output-format stream-json`): sees every
+    /// message, not only the one result print mode's `json`/`text` output gives.
+    StreamOutput,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 8] = [
         Capability::OneShot,
         Capability::MultiTurn,
         Capability::BackgroundAware,
@@ -122,6 +125,7 @@ impl Capability {
         Capability::Hooks,
         Capability::ControlProtocol,
         Capability::StreamInput,
+        Capability::StreamOutput,
     ];
 
     /// The name scenarios and definitions use (`multi-turn`).
@@ -134,6 +138,7 @@ impl Capability {
             Capability::Hooks => "hooks",
             Capability::ControlProtocol => "control-protocol",
             Capability::StreamInput => "stream-input",
+            Capability::StreamOutput => "stream-output",
         }
     }
 }

@@ -179,6 +179,17 @@ impl Running {
         true
     }
 
+    /// Queues raw bytes for stdin (print mode's plain-text prompt); never blocks.
+    pub fn write_text(&mut self, text: &str, what: Written) -> bool {
+        if self.stdin_closed {
+            return false;
+        }
+        let _ = self
+            .to_writer
+            .send(ToWriter::Line(text.as_bytes().to_vec(), what));
+        true
+    }
+
     /// Closes stdin once everything queued before has been written.
     pub fn close_stdin(&mut self) {
         if !self.stdin_closed {

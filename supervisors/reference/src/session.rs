@@ -26,7 +26,7 @@ use crate::plan::Mode;
 use crate::plan::{Action, ActionKind, Behaviour, Plan};
 use crate::policy::{self, Policy};
 use crate::report::{End, Reporter, TurnReport, TurnStatus};
-use crate::style::Prompt;
+use crate::style::{Prompt, Style};
 use crate::turns::{self, Routed, TurnTracker};
 
 // After stdin is closed, how long the CLI gets to exit on its own, and after SIGTERM how long
@@ -106,7 +106,12 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
         Some((prompt, written_at)) => session.begin_turn(0, prompt.as_ref(), written_at),
     }
     if !style.stream_input() {
-        // Print mode: the prompt is on argv; an open stdin would only be read as more prompt.
+        // Print mode: the prompt is on argv, or — too large for argv — plain text on stdin.
+        // Either way stdin closes now: the CLI reads it to EOF as (more) prompt.
+        let prompt = &plan.turns[0].prompt;
+        if !Style::prompt_fits_argv(prompt) {
+            session.cli.write_text(prompt, Written::Prompt(0));
+        }
         session.cli.close_stdin();
     }
     let run_error = session.drive();
@@ -190,6 +195,8 @@ struct Session<'a> {
     print_stdout: String,
     /// Print style: why stdout held no usable result, for the diagnosis.
     print_problem: Option<String>,
+    /// Print style: the result line, once it came.
+    print_result: Option<Value>,
     callbacks: Callbacks,
     /// Answers slow callbacks still owe.
     owed: Owed,
@@ -232,6 +239,7 @@ impl<'a> Session<'a> {
             last_result: None,
             print_stdout: String::new(),
             print_problem: None,
+            print_result: None,
             callbacks,
             owed: Owed::default(),
         }
@@ -638,14 +646,29 @@ impl<'a> Session<'a> {
             return;
         }
         if self.options.style.single_json_output() {
-            // One document, possibly pretty-printed over several lines: parsed at EOF.
+            // The real CLI prints its result as one compact line: take it as soon as it comes
+            // (a CLI that then hangs, or a grandchild that keeps stdout open, must not cost the
+            // answer). Anything else is kept and parsed at EOF, for a pretty-printed document
+            // or the diagnosis.
             for line in lines {
-                let text = match line {
-                    StdoutLine::Json(value) | StdoutLine::Repaired(value) => value.to_string(),
-                    StdoutLine::NotJson(text) => text,
-                };
-                self.print_stdout.push_str(&text);
-                self.print_stdout.push('\n');
+                match line {
+                    StdoutLine::Json(value) | StdoutLine::Repaired(value)
+                        if self.print_result.is_none()
+                            && self.print_stdout.trim().is_empty()
+                            && value.get("type").and_then(Value::as_str) == Some("result") =>
+                    {
+                        self.print_result = Some(value.clone());
+                        self.on_print_result(&value);
+                    }
+                    StdoutLine::Json(value) | StdoutLine::Repaired(value) => {
+                        self.print_stdout.push_str(&value.to_string());
+                        self.print_stdout.push('\n');
+                    }
+                    StdoutLine::NotJson(text) => {
+                        self.print_stdout.push_str(&text);
+                        self.print_stdout.push('\n');
+                    }
+                }
             }
             return;
         }
@@ -1103,9 +1126,17 @@ impl<'a> Session<'a> {
     /// diagnosis then says what stdout held, with the exit status and stderr tail.
     fn read_print_result(&mut self) {
         let text = std::mem::take(&mut self.print_stdout);
+        if self.print_result.is_some() {
+            if !text.trim().is_empty() {
+                let line: String = text.chars().take(2000).collect();
+                self.report.event("stdout_non_json", json!({"line": line}));
+            }
+            self.print_stdout = text;
+            return;
+        }
         let problem = match parse_print_output(&text) {
             Ok(result) => {
-                self.on_message(&result);
+                self.on_print_result(&result);
                 None
             }
             Err(problem) => Some(problem),
@@ -1118,6 +1149,29 @@ impl<'a> Session<'a> {
             self.print_problem = Some(problem);
         }
         self.print_stdout = text; // kept for the `stdout-text-is-answer` bug
+    }
+
+    /// Print style: the one result the CLI printed. `--output-format json` prints the *last*
+    /// result of the run, so when a background task's notification started a turn of its own
+    /// (`origin.kind: task-notification`), that turn's result is all there is: the answer to
+    /// the prompt is lost, and the turn fails saying so instead of reporting the other reply.
+    fn on_print_result(&mut self, result: &Value) {
+        let injected =
+            result.pointer("/origin/kind").and_then(Value::as_str) == Some("task-notification");
+        if injected {
+            // The tracker does not take it as the prompt's answer; the turn fails when the CLI
+            // ends, and the diagnosis says why.
+            self.print_problem = Some(format!(
+                "the CLI printed the result of a turn a background task's notification started \
+                 (origin task-notification: {:?}), not the answer to the prompt: print mode \
+                 keeps only the last result",
+                result
+                    .get("result")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ));
+        }
+        self.on_message(result);
     }
 
     /// Foreground-only fails turns that launched background tasks (unless the bug switch is on).

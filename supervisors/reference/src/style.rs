@@ -23,6 +23,10 @@ pub enum Style {
 }
 
 /// Every style, in the order the help lists them.
+/// Print style: prompts longer than this many characters go to stdin (a margin under
+/// Windows' 32,767-character command line for the rest of argv).
+pub const ARGV_PROMPT_LIMIT: usize = 30_000;
+
 pub const ALL: [Style; 3] = [Style::Sdk, Style::Headless, Style::Print];
 
 impl Style {
@@ -84,7 +88,7 @@ impl Style {
             Style::Print => &["-p", "--output-format", "json"],
         };
         let mut argv: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
-        if self == Style::Print {
+        if self == Style::Print && Self::prompt_fits_argv(prompt) {
             if prompt.starts_with('-') {
                 argv.push("--".into());
             }
@@ -128,6 +132,13 @@ impl Style {
     /// stdout is one JSON document (the `result`), not a stream of messages.
     pub fn single_json_output(self) -> bool {
         self == Style::Print
+    }
+
+    /// Print style: whether the prompt may travel in argv. Large inputs must not (Windows
+    /// refuses a command line over 32,767 characters, Linux an argument over 128 KiB: FM-52);
+    /// they go to stdin as plain text, which the CLI reads to EOF when argv has no prompt.
+    pub fn prompt_fits_argv(prompt: &str) -> bool {
+        prompt.chars().count() <= ARGV_PROMPT_LIMIT
     }
 
     /// The stdin line for `text`, or `None` when the prompt went on argv.
