@@ -77,11 +77,7 @@ pub const EMBEDDED: &[Embedded] = &[
             "known-failures-print.yaml",
             include_str!("../../supervisors/reference/known-failures-print.yaml"),
         )),
-        // Not a default until fake-claude has print mode (prompt on argv, `--output-format
-        // json`): today every scenario that needs an answer fails it, as its known failures say.
-        // `cargo test`'s conformance suite runs it all the same, so each one that starts to pass
-        // shows up as an unexpected pass.
-        default: false,
+        default: true,
     },
 ];
 
@@ -542,7 +538,7 @@ pub fn load_embedded(e: &Embedded, ctx: &Context) -> Result<Supervisor, Definiti
     )
 }
 
-/// The embedded defaults (`reference`, `reference-background`, `reference-headless`).
+/// The embedded defaults: the reference in every driving style.
 pub fn defaults(ctx: &Context) -> Result<Vec<Supervisor>, DefinitionError> {
     EMBEDDED
         .iter()
@@ -703,7 +699,10 @@ mod tests {
         for sdk in ["reference", "reference-background"] {
             assert!(caps(sdk).contains(&ControlProtocol) && caps(sdk).contains(&StreamInput));
         }
-        assert_eq!(caps("reference-headless"), [OneShot, StreamInput]);
+        assert_eq!(
+            caps("reference-headless"),
+            [OneShot, StreamInput, StreamOutput]
+        );
         assert_eq!(caps("reference-print"), [OneShot]);
     }
 
