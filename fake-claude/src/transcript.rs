@@ -204,6 +204,11 @@ impl Transcript {
         })
     }
 
+    /// This invocation's number in the transcript (1 without one).
+    pub fn invocation(&self) -> u32 {
+        self.inv
+    }
+
     pub fn enabled(&self) -> bool {
         self.file.is_some()
     }

@@ -349,3 +349,28 @@ fn a_permission_request_after_stdin_closed_fails_at_once_and_counts_as_a_denial(
         "Tool permission request failed: AbortError: Stream closed"
     );
 }
+
+#[test]
+fn a_scenario_scripts_each_invocation_of_a_resumed_session() {
+    let f = Fake::new(
+        r#"script:
+  - if:
+      when: {var: resumed, equals: true}
+      then: [{turn: {reply: "resumed in invocation {{ invocation }} after {{ resumed_results }} result(s)"}}]
+      else: [{turn: {reply: "fresh in invocation {{ invocation }}"}}]
+"#,
+    )
+    .framing(&[]);
+    let run = |args: &[&str]| {
+        let mut cmd = f.cmd();
+        cmd.args(args);
+        let r = f.run_with(cmd, b"");
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout_str().to_string()
+    };
+    assert_eq!(run(&["-p", "first"]), "fresh in invocation 1\n");
+    assert_eq!(
+        run(&["-p", "--continue", "second"]),
+        "resumed in invocation 2 after 1 result(s)\n"
+    );
+}

@@ -130,6 +130,9 @@ impl Engine {
         vars.insert("version".into(), json!(profile.version()));
         // Filled in when `initialize` arrives (see `registered_hooks`).
         vars.insert("hooks".into(), json!({}));
+        // Which invocation of the run this is (1, 2, …): scripts branch on it to play each
+        // process of a resumed session (`when: {var: invocation, equals: 2}`).
+        vars.insert("invocation".into(), json!(tr.invocation()));
         Engine {
             handlers: loaded.scenario.handlers.clone(),
             loaded,

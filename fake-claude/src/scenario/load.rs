@@ -253,6 +253,9 @@ pub const BUILTIN_VARS: &[&str] = &[
     "last_tool_use_id",
     "result_index",
     "hooks",
+    "invocation",
+    "resumed",
+    "resumed_results",
 ];
 
 struct Checker {
