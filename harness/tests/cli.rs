@@ -151,7 +151,7 @@ fn a_fake_left_running_in_another_session_is_a_leftover_and_gets_killed() {
     // exits without stopping it: only the run marker can find it.
     let dir = toy(
         r#"name: leaky
-command: [sh, -c, 'setsid "$HARNESS_CLI" --output-format stream-json </dev/null >/dev/null 2>&1 & sleep 0.3; echo "{\"type\":\"end\",\"status\":\"ok\"}"']
+command: [sh, -c, 'setsid "$HARNESS_CLI" --output-format stream-json --verbose --input-format stream-json </dev/null >/dev/null 2>&1 & sleep 0.3; echo "{\"type\":\"end\",\"status\":\"ok\"}"']
 timeouts: {teardown: 300ms}
 "#,
         HANG,
@@ -172,7 +172,16 @@ timeouts: {teardown: 300ms}
     let Event::Start { argv, scenario, .. } = &run.transcript[0].event else {
         panic!("first record: {:?}", run.transcript[0]);
     };
-    assert_eq!(argv, &["--output-format", "stream-json"]);
+    assert_eq!(
+        argv,
+        &[
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--input-format",
+            "stream-json"
+        ]
+    );
     assert_eq!(Path::new(scenario), run.dir.join("scenario.yaml"));
     for f in [
         "plan.json",
@@ -195,10 +204,10 @@ timeouts: {teardown: 300ms}
 
 #[test]
 fn a_clean_adapter_leaves_nothing_and_its_report_is_parsed() {
-    // Runs the fake one-shot through PATH (`claude`), with stdin closed: the fake exits at EOF.
+    // Runs the fake one-shot through PATH (`claude -p hi`), with stdin closed: it answers, exits.
     let dir = toy(
         r#"name: tidy
-command: [sh, -c, 'claude -p </dev/null >/dev/null; echo "{\"type\":\"turn\",\"index\":0,\"status\":\"completed\",\"output\":\"x\"}"; echo "{\"type\":\"end\",\"status\":\"ok\",\"cli_exit_code\":0}"']
+command: [sh, -c, 'claude -p hi </dev/null >/dev/null; echo "{\"type\":\"turn\",\"index\":0,\"status\":\"completed\",\"output\":\"x\"}"; echo "{\"type\":\"end\",\"status\":\"ok\",\"cli_exit_code\":0}"']
 cli: {via: path}
 "#,
         "name: idle\ndrive: {turns: [{prompt: hi}]}\nscript: []\n",
