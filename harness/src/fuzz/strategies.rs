@@ -23,6 +23,9 @@ pub struct Caps {
     pub permission_prompts: bool,
     pub hooks: bool,
     pub background_aware: bool,
+    /// Reads the streamed conversation: without it (print mode's one JSON result) a question
+    /// the model asked cannot be seen, so none is generated.
+    pub stream_output: bool,
 }
 
 impl Caps {
@@ -33,6 +36,7 @@ impl Caps {
             permission_prompts: sup.has_capability(Capability::PermissionPrompts),
             hooks: sup.has_capability(Capability::Hooks),
             background_aware: sup.has_capability(Capability::BackgroundAware),
+            stream_output: sup.has_capability(Capability::StreamOutput),
         }
     }
 }
@@ -497,6 +501,7 @@ impl Conversation {
             t.body.retain(|it| match it {
                 Item::Concurrent => self.callback == Callback::Slow && caps.hooks,
                 Item::Mcp { .. } => caps.control_protocol,
+                Item::Question => caps.stream_output,
                 _ => true,
             });
         }
@@ -1037,6 +1042,7 @@ mod tests {
         permission_prompts: true,
         hooks: true,
         background_aware: true,
+        stream_output: true,
     };
     const NONE: Caps = Caps {
         multi_turn: false,
@@ -1044,6 +1050,7 @@ mod tests {
         permission_prompts: false,
         hooks: false,
         background_aware: false,
+        stream_output: false,
     };
 
     fn loads(v: &Value) -> fake_claude::scenario::Loaded {

@@ -278,6 +278,34 @@ fn read_stdout(stdout: ChildStdout, events: Sender<CliEvent>) {
 }
 
 /// Parses one stdout line. Blank lines are `None`.
+/// A line holding a JSON array of messages (`--output-format json --verbose`), as the lines the
+/// messages would have been, repaired like [`parse_line`] repairs one.
+pub fn parse_array_line(text: &str) -> Option<Vec<StdoutLine>> {
+    if !text.trim_start().starts_with('[') {
+        return None;
+    }
+    let (values, repaired) = match serde_json::from_str::<Vec<Value>>(text) {
+        Ok(v) => (v, false),
+        Err(_) => (
+            serde_json::from_str::<Vec<Value>>(&replace_lone_surrogates(text)).ok()?,
+            true,
+        ),
+    };
+    Some(
+        values
+            .into_iter()
+            .filter(Value::is_object)
+            .map(|v| {
+                if repaired {
+                    StdoutLine::Repaired(v)
+                } else {
+                    StdoutLine::Json(v)
+                }
+            })
+            .collect(),
+    )
+}
+
 pub fn parse_line(bytes: &[u8]) -> Option<StdoutLine> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;

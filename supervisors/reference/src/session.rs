@@ -645,6 +645,12 @@ impl<'a> Session<'a> {
         if self.reader_dead {
             return;
         }
+        if self.options.style.single_json_output()
+            && let Some(messages) = verbose_array(&lines)
+        {
+            // `json --verbose`: the run's messages, all at once; read as if they had streamed.
+            return self.handle_stream(messages);
+        }
         if self.options.style.single_json_output() {
             // The real CLI prints its result as one compact line: take it as soon as it comes
             // (a CLI that then hangs, or a grandchild that keeps stdout open, must not cost the
@@ -672,6 +678,11 @@ impl<'a> Session<'a> {
             }
             return;
         }
+        self.handle_stream(lines);
+    }
+
+    /// Stream-json lines from the CLI, in order.
+    fn handle_stream(&mut self, lines: Vec<StdoutLine>) {
         // A cancel that arrived in the same read as its request wins: the request gets no answer.
         for line in &lines {
             if let StdoutLine::Json(message) | StdoutLine::Repaired(message) = line
@@ -1259,6 +1270,16 @@ impl<'a> Session<'a> {
             Err(e) => eprintln!("reference-supervisor: {name} to the {target}: {e}"),
         }
     }
+}
+
+/// `--output-format json --verbose`: the one line that is an array of messages, as lines.
+/// Each element is read as the stdout line it would have been in stream-json (so a lone
+/// surrogate or bad byte is repaired the same way).
+fn verbose_array(lines: &[StdoutLine]) -> Option<Vec<StdoutLine>> {
+    let [StdoutLine::NotJson(text)] = lines else {
+        return None;
+    };
+    cli_process::parse_array_line(text)
 }
 
 /// Print mode's stdout: exactly one JSON object of type `result`.

@@ -85,7 +85,10 @@ impl Style {
                 "--disallowedTools",
                 "AskUserQuestion",
             ],
-            Style::Print => &["-p", "--output-format", "json"],
+            // `--verbose`: the one JSON line is every message of the run, so a launch and an
+            // injected turn's result are visible (without it, only the *last* result is printed,
+            // and 2.1.81's carries no origin to tell it from the answer).
+            Style::Print => &["-p", "--output-format", "json", "--verbose"],
         };
         let mut argv: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
         if self == Style::Print && Self::prompt_fits_argv(prompt) {
@@ -207,11 +210,18 @@ mod tests {
     fn print_puts_the_prompt_last() {
         assert_eq!(
             Style::Print.argv("hello there"),
-            ["-p", "--output-format", "json", "hello there"]
+            ["-p", "--output-format", "json", "--verbose", "hello there"]
         );
         assert_eq!(
             Style::Print.argv("-v is a flag"),
-            ["-p", "--output-format", "json", "--", "-v is a flag"]
+            [
+                "-p",
+                "--output-format",
+                "json",
+                "--verbose",
+                "--",
+                "-v is a flag"
+            ]
         );
         assert!(
             !Style::Headless

@@ -573,7 +573,7 @@ fn print_passes_the_prompt_on_argv_and_parses_one_json_result() {
     );
     assert_eq!(
         json_file(&report, "argv.json"),
-        json!(["-p", "--output-format", "json", "hello"])
+        json!(["-p", "--output-format", "json", "--verbose", "hello"])
     );
     assert_eq!(json_file(&report, "env.json"), json!({"IS_SANDBOX": null}));
     assert!(report.stdin_lines().is_empty());

@@ -21,7 +21,7 @@ Exits 0 on stdin EOF. A prompt's content may be a string or text blocks (headles
 
 With `-p --output-format json` (print mode) the prompt is the last argument and stdin is not
 read: an echo prints one JSON result object (pretty-printed, as JSON.stringify with indent
-would), DIE dies as above, PROSE prints a non-JSON line and exits 0, FAIL prints an error result
+would; with --verbose one line holding [init, result]), DIE dies as above, PROSE prints a non-JSON line and exits 0, FAIL prints an error result
 and exits 1. Every run records IS_SANDBOX in env.json.
 """
 import json
@@ -210,7 +210,12 @@ def print_mode(prompt):
     obj = {"type": "result", "subtype": "error_during_execution" if failed else "success",
            "is_error": failed, "duration_ms": 1, "num_turns": 1, "session_id": SESSION,
            "result": "API Error: 529 overloaded" if failed else "echo: " + prompt}
-    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    if "--verbose" in sys.argv[1:]:
+        # Every message as one JSON array line, as the real CLI's json --verbose.
+        init = {"type": "system", "subtype": "init", "session_id": SESSION}
+        sys.stdout.write(json.dumps([init, obj]) + "\n")
+    else:
+        sys.stdout.write(json.dumps(obj, indent=2) + "\n")
     return 1 if failed else 0
 
 
