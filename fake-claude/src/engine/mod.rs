@@ -1038,10 +1038,9 @@ impl Engine {
         }
     }
 
-    fn request(&mut self, r: &Request, at: &str) -> Flow {
-        let mut msg = build::control_request(&mut self.session, &r.spec());
-        let vars = self.vars_json();
-        msg = template::render(&msg, &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))?;
+    /// Write a control request the script waits on and return its id. An answer already read
+    /// (a supervisor that pre-answers, or a pre-fed stdin) counts too.
+    fn send_request(&mut self, msg: Value, at: &str) -> Result<String, Stop> {
         let rid = msg
             .get("request_id")
             .and_then(Value::as_str)
@@ -1049,7 +1048,6 @@ impl Engine {
             .to_string();
         self.awaiting.insert(rid.clone(), None);
         self.write_msgs(vec![msg], Some(at.to_string()))?;
-        // An answer already read (a supervisor that pre-answers, or a pre-fed stdin) counts too.
         if let Some(i) = self.inbox.iter().position(|m| {
             m.get("type").and_then(Value::as_str) == Some("control_response")
                 && matcher::get_path(m, "response.request_id").and_then(Value::as_str)
@@ -1058,6 +1056,14 @@ impl Engine {
             let early = self.inbox.remove(i);
             self.awaiting.insert(rid.clone(), early);
         }
+        Ok(rid)
+    }
+
+    fn request(&mut self, r: &Request, at: &str) -> Flow {
+        let mut msg = build::control_request(&mut self.session, &r.spec());
+        let vars = self.vars_json();
+        msg = template::render(&msg, &vars).map_err(|e| Stop::Failed(format!("{at}: {e}")))?;
+        let rid = self.send_request(msg, at)?;
         let deadline = r.timeout.map(|t| Instant::now() + t.duration());
         loop {
             if let Some(Some(resp)) = self.awaiting.get(&rid) {

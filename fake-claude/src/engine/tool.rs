@@ -243,17 +243,7 @@ impl Engine {
             .can_use_tool_request(&t.name, input.clone(), Some(id), None);
         self.reshape_request(&t.name, input, &mut body);
         let msg = self.session.control_request(t.request_id.as_deref(), body);
-        let rid = msg["request_id"].as_str().unwrap_or_default().to_string();
-        self.awaiting.insert(rid.clone(), None);
-        self.write_msgs(vec![msg], Some(at.to_string()))?;
-        if let Some(i) = self.inbox.iter().position(|m| {
-            m.get("type").and_then(Value::as_str) == Some("control_response")
-                && matcher::get_path(m, "response.request_id").and_then(Value::as_str)
-                    == Some(rid.as_str())
-        }) {
-            let early = self.inbox.remove(i);
-            self.awaiting.insert(rid.clone(), early);
-        }
+        let rid = self.send_request(msg, at)?;
         let deadline = t.timeout.map(|d| Instant::now() + d.duration());
         loop {
             if let Some(Some(resp)) = self.awaiting.get(&rid) {
