@@ -947,6 +947,52 @@ script:
 }
 
 #[test]
+fn close_stdin_mid_line_answers_what_came_first_and_fails_the_long_write() {
+    let f = Fake::new(
+        r#"
+script:
+  - close_stdin: {mid_line_over: 65536}
+  - emit: {json: {type: closed}}
+  - hang: {read_stdin: false}
+"#,
+    );
+    let mut live = f.live();
+    // Before the long line: read and answered as usual.
+    live.send(&initialize("i1"));
+    let answer = live.next();
+    assert_eq!(answer["response"]["request_id"], "i1", "{answer}");
+    // A 2 MiB line: the fake takes 64 KiB of it and closes, so the write fails however much the
+    // pipe holds.
+    let long = format!("{}\n", user(&"x".repeat(2 << 20)));
+    let failed = live.try_send_raw(long.as_bytes()).err();
+    assert_eq!(
+        failed.map(|e| e.kind()),
+        Some(std::io::ErrorKind::BrokenPipe)
+    );
+    assert_eq!(live.next(), json!({"type": "closed"}));
+    signal(live.pid(), Signal::TERM);
+    assert_eq!(live.wait(RUN_DEADLINE).code(), Some(143));
+    let recs = f.transcript();
+    let close = recs
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::Step { step, detail, .. } if step == "close_stdin" => Some(detail.clone()),
+            _ => None,
+        })
+        .expect("a close_stdin record");
+    assert_eq!(
+        close.as_deref(),
+        Some("mid-line: an unfinished line over 65536 bytes dropped")
+    );
+    // The cut-off line is not a stdin record: the supervisor never finished writing it.
+    let lines: Vec<_> = recs
+        .iter()
+        .filter(|r| matches!(&r.event, Event::Stdin { .. }))
+        .collect();
+    assert_eq!(lines.len(), 1, "only initialize was read: {lines:?}");
+}
+
+#[test]
 fn hang_without_reading_stdin_blocks_the_writer() {
     let f = Fake::new(
         r#"

@@ -146,6 +146,11 @@ impl Input {
         Ok(Closed { lines })
     }
 
+    /// Bytes of a line that has started arriving but not ended yet.
+    pub fn unfinished_len(&self) -> usize {
+        self.lines.pending.len()
+    }
+
     /// Wait until input arrives or `deadline` passes (`None`: wait as long as it takes).
     pub fn wait(&mut self, deadline: Option<Instant>) -> Got {
         if self.eof {

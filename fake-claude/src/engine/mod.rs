@@ -744,18 +744,40 @@ impl Engine {
                 }
                 Ok(Ctl::Next)
             }
-            Step::CloseStdin(_) => {
+            Step::CloseStdin(c) => {
+                if let Some(over) = c.mid_line_over {
+                    // Read on until a line is longer than `over` and still unfinished (or stdin
+                    // ends: then there is nothing left to cut).
+                    while self.input.unfinished_len() as u64 <= over {
+                        if let Pumped::Eof = self.pump(None)? {
+                            break;
+                        }
+                    }
+                }
                 let closed = self
                     .input
                     .close()
                     .map_err(|e| Stop::Failed(format!("{at}: cannot close stdin: {e}")))?;
+                let mut lines = closed.lines;
+                // The line cut off in the middle never reached the CLI as a message.
+                // How much of it had come depends on how the pipe was read: not recorded, so
+                // the transcript is the same every run.
+                let dropped = match (lines.last(), c.mid_line_over) {
+                    (Some(last), Some(over)) if !last.terminated => {
+                        lines.pop();
+                        Some(over)
+                    }
+                    _ => None,
+                };
                 // Lines the reader had already taken from the pipe were read: record them.
-                for line in closed.lines {
+                for line in lines {
                     self.take_line(line)?;
                 }
                 // Not the supervisor's EOF: no `stdin_eof` record from here on.
                 self.eof_recorded = true;
-                self.step_record(&at, "close_stdin", "closed", None);
+                let detail = dropped
+                    .map(|over| format!("mid-line: an unfinished line over {over} bytes dropped"));
+                self.step_record(&at, "close_stdin", "closed", detail);
                 Ok(Ctl::Next)
             }
             Step::Exit(c) => Err(Stop::Exit(*c)),

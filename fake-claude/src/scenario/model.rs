@@ -428,7 +428,7 @@ pub enum Step {
     Hang(Hang),
     /// Close the fake's own stdin (fd 0 now reads /dev/null) and go on: the supervisor's next
     /// write fails with EPIPE while stdout stays open (FM-19). Later reads see EOF.
-    CloseStdin(Empty),
+    CloseStdin(CloseStdin),
     /// Exit with this code.
     Exit(i32),
     /// Send this signal to itself (`SIGTERM`, `SIGKILL`, `SIGINT`, `SIGSEGV`, ...).
@@ -557,6 +557,19 @@ pub struct Emit {
     /// no `origin` on CLI 2.1.81 (recorded sessions); the shorthand says `result: {injected: true}`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub injected: bool,
+}
+
+/// `close_stdin`: at once, or in the middle of the supervisor's next long line.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseStdin {
+    /// First keep reading (control requests are answered, messages kept) until a line has
+    /// arrived for more than this many bytes without its end, then close with that line
+    /// unfinished; its bytes are dropped, as by a CLI that stopped reading. The writer of a line
+    /// longer than these bytes plus what the pipe holds gets EPIPE however early it started,
+    /// after whatever it wrote before (initialize, earlier prompts) was read and answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid_line_over: Option<u64>,
 }
 
 /// An empty mapping (`{}`) or nothing.

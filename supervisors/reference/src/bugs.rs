@@ -127,8 +127,11 @@ impl Bug {
         const NO_CONTROL: &str = "the style never writes control frames (no initialize, no \
                                   answers to the CLI's requests, no hooks)";
         const NO_STREAM: &str = "print mode writes no stream: stdout is one JSON result";
-        const NO_STDIN: &str = "print mode writes nothing to stdin: the prompt is on argv and \
-                                stdin is closed at once";
+        const NO_STDIN: &str = "print mode writes stdin at most once, then closes it: a prompt \
+                                over 30,000 characters, to a CLI that reads stdin to EOF before \
+                                anything else (no control frames, nothing later to write, close \
+                                early or wait on; a CLI that cannot take that write is one that \
+                                ended, which the style sees as an exit)";
         match (self, style) {
             (StdoutTextIsAnswer, Style::Sdk | Style::Headless) => {
                 Some("only print mode has a single JSON document to skip parsing")
