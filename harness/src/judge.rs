@@ -32,7 +32,10 @@ pub fn judge(run: &RunArtifacts, scenario: &Loaded) -> Verdict {
         violations.extend(invariants::run_check(inv, run, scenario));
     }
     violations.extend(waive_problems);
-    Verdict { violations, waived }
+    Verdict {
+        violations: crate::verdict::collapse(violations),
+        waived,
+    }
 }
 
 /// The scenario's valid waivers (known id, written reason), and a violation for each invalid one.

@@ -7,7 +7,7 @@
 use fake_claude::scenario::Loaded;
 use fake_claude::transcript::Event;
 
-use super::facts::{self, Answers, Ending, Invocation};
+use super::facts::{self, Answers, EXIT_EXPECT_FAILED, Ending, Invocation};
 use super::{show, violation};
 use crate::artifacts::RunArtifacts;
 use crate::verdict::Violation;
@@ -50,10 +50,19 @@ impl Diagnosis {
         if let Some(n) = signal_number(&bare) {
             self.numbers.extend([n, 128 + n, -n]);
         }
+        // Go's `signal: segmentation fault`, strsignal(3)'s `Segmentation fault`.
+        if let Some(d) = signal_description(&bare) {
+            self.text(d);
+        }
     }
 
     fn ending(&mut self, inv: &Invocation) {
         match &inv.ending {
+            // fake-claude's own script failure: no real CLI exits so, nothing to quote.
+            Ending::Exit {
+                code: EXIT_EXPECT_FAILED,
+                signalled: false,
+            } if inv.script_failed => self.numbers.push(i64::from(EXIT_EXPECT_FAILED)),
             Ending::Exit {
                 code,
                 signalled: false,
@@ -75,13 +84,9 @@ impl Diagnosis {
                 ));
                 self.signal(sig);
             }
-            Ending::Watchdog(ms) => {
-                self.causes.push((
-                    format!("the CLI's watchdog ended it after {ms} ms"),
-                    inv.end_record.unwrap_or_default(),
-                ));
-                self.numbers.push(98);
-            }
+            // The fake's watchdog ended a run left hanging: its exit code 98 is fake-claude's,
+            // not a diagnosis a supervisor could quote (no-timeout and teardown judge the hang).
+            Ending::Watchdog(_) => self.numbers.push(98),
             Ending::Signalled(sig) => self.signal(sig),
             _ => {}
         }
@@ -158,6 +163,28 @@ fn numbers_in(s: &str) -> Vec<i64> {
         }
     }
     out
+}
+
+/// How Go and strsignal(3) spell a signal (`signal: killed`).
+fn signal_description(bare: &str) -> Option<&'static str> {
+    Some(match bare {
+        "HUP" => "hangup",
+        "INT" => "interrupt",
+        "QUIT" => "quit",
+        "ILL" => "illegal instruction",
+        "TRAP" => "trace/breakpoint trap",
+        "ABRT" => "aborted",
+        "BUS" => "bus error",
+        "FPE" => "floating point exception",
+        "KILL" => "killed",
+        "USR1" => "user defined signal 1",
+        "SEGV" => "segmentation fault",
+        "USR2" => "user defined signal 2",
+        "PIPE" => "broken pipe",
+        "ALRM" => "alarm clock",
+        "TERM" => "terminated",
+        _ => return None,
+    })
 }
 
 fn signal_number(bare: &str) -> Option<i64> {
@@ -327,6 +354,53 @@ mod tests {
         let v = errors_surfaced(&r, &s);
         assert_eq!(v.len(), 1);
         assert!(v[0].message.contains("died by SIGSEGV"), "{}", v[0].message);
+    }
+
+    #[test]
+    fn every_common_spelling_of_a_signal_counts() {
+        let s = scenario(S);
+        for error in [
+            "signal: segmentation fault",
+            "Segmentation fault (core dumped)",
+            "claude was terminated by SIGSEGV",
+            "exit status 139",
+            "exit code -11",
+            "died with <Signals.SIGSEGV: 11>",
+        ] {
+            let r = run(crashed(None), vec![failed(0, error)]);
+            assert_eq!(errors_surfaced(&r, &s), vec![], "{error}");
+        }
+        let r = run(crashed(None), vec![failed(0, "exit status 1")]);
+        assert_eq!(errors_surfaced(&r, &s).len(), 1);
+    }
+
+    #[test]
+    fn fake_claudes_own_exit_codes_are_never_demanded() {
+        let s = scenario(S);
+        // The script's expectation failed: exit 97 is fake-claude's, not the CLI's diagnosis.
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        t.prompt_step(AT);
+        t.push(Event::Note {
+            text: "expectation failed: x".into(),
+        });
+        t.exit(97);
+        let r = run(t.recs, vec![failed(0, "ProcessTransport is not ready for writing")]);
+        assert_eq!(errors_surfaced(&r, &s), vec![]);
+        // Its watchdog ended a hanging run: 98 is not a diagnosis either.
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        t.prompt_step(AT);
+        t.push(Event::Watchdog { after_ms: 60_000 });
+        t.exit(98);
+        let r = run(t.recs, vec![failed(0, "turn timed out")]);
+        assert_eq!(errors_surfaced(&r, &s), vec![]);
+        // A failed turn still needs a text.
+        let r = run(crashed(Some(97)), vec![failed(0, " ")]);
+        assert_eq!(errors_surfaced(&r, &s).len(), 1);
+        // A plain `exit 97` with no failed expectation is a real exit code to quote.
+        let r = run(crashed(Some(97)), vec![failed(0, "it broke")]);
+        assert_eq!(errors_surfaced(&r, &s).len(), 1);
     }
 
     #[test]

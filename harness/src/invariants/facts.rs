@@ -598,6 +598,8 @@ pub struct Invocation {
     pub ending: Ending,
     /// The record that says how it ended.
     pub end_record: Option<usize>,
+    /// A script step's expectation failed (fake-claude's `expectation failed` note).
+    pub script_failed: bool,
 }
 
 /// fake-claude's exit code when a script step's expectation failed.
@@ -635,6 +637,7 @@ pub fn invocations(run: &RunArtifacts) -> Vec<Invocation> {
             eof: None,
             ending: Ending::Unknown,
             end_record: None,
+            script_failed: false,
         });
         inv.records.push(i);
         match &rec.event {
@@ -647,6 +650,9 @@ pub fn invocations(run: &RunArtifacts) -> Vec<Invocation> {
             }
             Event::StdinEof => {
                 inv.eof.get_or_insert(i);
+            }
+            Event::Note { text } if text.starts_with("expectation failed") => {
+                inv.script_failed = true;
             }
             // Only the first ending counts; a signal after the exit changes nothing.
             Event::Signal { signal, .. } if matches!(inv.ending, Ending::Unknown) => {
