@@ -135,7 +135,11 @@ mod tests {
                 vec![i],
             ));
         }
-        all.push(v("stdin-well-formed", "stdin line at record #9: unknown message type \"x\"", vec![9]));
+        all.push(v(
+            "stdin-well-formed",
+            "stdin line at record #9: unknown message type \"x\"",
+            vec![9],
+        ));
         all.push(v("no-write-after-close", "stdin line at record #7: the line is not JSON (expected value at line 1 column 1): \"y\"", vec![7]));
         let got = collapse(all);
         assert_eq!(got.len(), 4, "{got:#?}");

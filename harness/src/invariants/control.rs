@@ -31,7 +31,8 @@ struct Request<'a> {
     subtype: String,
     body: &'a Value,
     answers: Vec<(usize, &'a Value)>,
-    cancelled: Option<usize>,
+    /// The `control_cancel_request`'s record and time.
+    cancelled: Option<(usize, f64)>,
 }
 
 pub fn control_accounting(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violation> {
@@ -73,7 +74,7 @@ pub fn control_accounting(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violati
                             if let Some(&k) =
                                 index.get(&(rec.inv, id.to_string())).and_then(|v| v.last())
                             {
-                                requests[k].cancelled.get_or_insert(i);
+                                requests[k].cancelled.get_or_insert((i, rec.t));
                             }
                         }
                         _ => {}
@@ -140,6 +141,21 @@ pub fn control_accounting(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violati
                 ));
             }
         }
+        if let Some((c, ct)) = r.cancelled {
+            // An answer already on its way when the cancel was written is a race, not a bug.
+            for (i, _) in &r.answers {
+                let late = run.transcript[*i].t - ct;
+                if *i > c && late >= GRACE_S {
+                    out.push(violation(
+                        ID,
+                        format!(
+                            "{what} was answered (record #{i}) {late:.1} s after the CLI cancelled it (record #{c}): a cancelled request must not be answered"
+                        ),
+                        vec![r.record, c, *i],
+                    ));
+                }
+            }
+        }
         for (i, answer) in &r.answers {
             if let Err(why) = shape(&r.subtype, r.body, answer) {
                 out.push(violation(
@@ -189,7 +205,8 @@ fn unanswered_blame(run: &RunArtifacts, r: &Request) -> Option<(String, Option<u
             Event::StdinEof => {
                 return Some((
                     format!(
-                        "the supervisor closed stdin {waited:.1} s later with it pending (record #{i})"
+                        "the supervisor closed stdin {waited:.1} s later with it pending (record #{i}){}",
+                        owed_by_plan(&run.plan, r)
                     ),
                     Some(i),
                 ));
@@ -234,6 +251,27 @@ fn unanswered_blame(run: &RunArtifacts, r: &Request) -> Option<(String, Option<u
             None,
         )
     })
+}
+
+/// When the plan made the user's callback for this request slow, say so: the supervisor closed
+/// stdin while it still owed that callback's answer.
+fn owed_by_plan(plan: &Value, r: &Request) -> String {
+    let delay = match r.subtype.as_str() {
+        "can_use_tool" => get_path(plan, "can_use_tool.delay_ms"),
+        "hook_callback" => get_path(r.body, "request.callback_id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.strip_prefix("hook_"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| plan.get("hooks")?.get(n)?.get("delay_ms")),
+        _ => None,
+    };
+    match delay.and_then(Value::as_u64) {
+        Some(ms) if ms > 0 => format!(
+            ", while its {} callback (delay_ms {ms} in the plan) still owed the answer: owed answers must be written before stdin is closed",
+            r.subtype
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Is `answer` a well-formed control_response to a request of this subtype?
@@ -455,6 +493,36 @@ mod tests {
     }
 
     #[test]
+    fn closing_stdin_with_a_slow_callback_owing_its_answer_says_so() {
+        let mut t = Tr::new();
+        let q = t.out(
+            vec![req(
+                "h1",
+                json!({"subtype": "hook_callback", "callback_id": "hook_1"}),
+            )],
+            AT,
+        );
+        let eof = t.eof();
+        t.exit(0);
+        let mut r = run(t.done(), vec![]);
+        r.plan = json!({"version": 1, "hooks": [{"event": "Stop"}, {"event": "PreToolUse", "delay_ms": 1500}]});
+        let v = control_accounting(&r, &scen());
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].records, vec![q, eof]);
+        assert!(
+            v[0].message.contains(
+                "hook_callback callback (delay_ms 1500 in the plan) still owed the answer"
+            ),
+            "{}",
+            v[0].message
+        );
+        // No slow callback in the plan: the plain message.
+        r.plan = json!({"version": 1});
+        let v = control_accounting(&r, &scen());
+        assert!(!v[0].message.contains("owed"), "{}", v[0].message);
+    }
+
+    #[test]
     fn asked_after_stdin_was_closed() {
         let mut t = Tr::new();
         let eof = t.eof();
@@ -466,6 +534,33 @@ mod tests {
         assert_eq!(v[0].records, vec![q, eof]);
         assert!(
             v[0].message.contains("already closed stdin"),
+            "{}",
+            v[0].message
+        );
+    }
+
+    #[test]
+    fn an_answer_written_after_the_cancel_is_a_violation() {
+        let mut t = Tr::new();
+        let q = t.out(vec![req("r1", cut())], AT);
+        let c = t.out(
+            vec![json!({"type": "control_cancel_request", "request_id": "r1"})],
+            AT,
+        );
+        // In flight when the cancel was written: a race, not a bug.
+        t.stdin(ok("r1", json!({"behavior": "deny", "message": "no"})));
+        assert_eq!(
+            control_accounting(&run(t.recs.clone(), vec![]), &scen()),
+            vec![]
+        );
+        // Written by a slow callback two seconds after the cancel: forbidden.
+        t.recs.last_mut().unwrap().t += 2.0;
+        let a = t.recs.len() - 1;
+        let v = control_accounting(&run(t.recs, vec![]), &scen());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![q, c, a]);
+        assert!(
+            v[0].message.contains("after the CLI cancelled it"),
             "{}",
             v[0].message
         );

@@ -385,7 +385,10 @@ mod tests {
             text: "expectation failed: x".into(),
         });
         t.exit(97);
-        let r = run(t.recs, vec![failed(0, "ProcessTransport is not ready for writing")]);
+        let r = run(
+            t.recs,
+            vec![failed(0, "ProcessTransport is not ready for writing")],
+        );
         assert_eq!(errors_surfaced(&r, &s), vec![]);
         // Its watchdog ended a hanging run: 98 is not a diagnosis either.
         let mut t = Tr::new();

@@ -69,6 +69,20 @@ pub fn turn_attribution(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation>
             continue;
         };
         if t.status != "completed" {
+            // A turn that did not complete must not carry another turn's result either.
+            if let Some((p, m)) = foreign_result(&answers, i, &t.messages) {
+                out.push(violation(
+                    ID,
+                    format!(
+                        "turn {} is reported {} with a result among its messages ({}) that is {}",
+                        i + 1,
+                        t.status,
+                        show(m.get("text").and_then(|v| v.as_str()).unwrap_or("")),
+                        p.describe()
+                    ),
+                    vec![p.record()],
+                ));
+            }
             continue;
         }
         let output = t.output.as_deref().unwrap_or("");
@@ -116,6 +130,50 @@ pub fn turn_attribution(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation>
         }
     }
     out
+}
+
+/// The first `result` summary in a turn's messages that is some other result: another prompt's
+/// answer or an injected turn's reply. Matched by `uuid` when both carry one, else by text.
+fn foreign_result<'a, 'm>(
+    answers: &Answers<'a>,
+    own: usize,
+    messages: &'m [serde_json::Value],
+) -> Option<(facts::Provenance<'a>, &'m serde_json::Value)> {
+    let own_uuid = answers.turns[own]
+        .result
+        .and_then(|r| r.msg.get("uuid"))
+        .and_then(|v| v.as_str());
+    for m in messages
+        .iter()
+        .filter(|m| m.get("type").and_then(|v| v.as_str()) == Some("result"))
+    {
+        if let Some(uuid) = m.get("uuid").and_then(|v| v.as_str()) {
+            if Some(uuid) == own_uuid {
+                continue;
+            }
+            let by_uuid =
+                |r: &facts::ResultRef| r.msg.get("uuid").and_then(|v| v.as_str()) == Some(uuid);
+            for (j, a) in answers.turns.iter().enumerate() {
+                if j != own
+                    && let Some(r) = a.result
+                    && by_uuid(&r)
+                {
+                    return Some((facts::Provenance::OtherTurn(j, r), m));
+                }
+            }
+            if let Some(r) = answers.results.iter().find(|r| r.injected && by_uuid(r)) {
+                return Some((facts::Provenance::Injected(*r), m));
+            }
+            continue;
+        }
+        let text = m.get("text").and_then(|v| v.as_str()).unwrap_or("");
+        if !text.is_empty()
+            && let Some(p) = answers.provenance(own, text)
+        {
+            return Some((p, m));
+        }
+    }
+    None
 }
 
 pub fn byte_exact(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
@@ -316,6 +374,49 @@ script:
         assert_eq!(v.len(), 2);
         assert!(v[0].message.contains("answer to prompt 2"));
         assert_eq!(v[1].records, vec![r1, r2]);
+    }
+
+    #[test]
+    fn a_failed_turn_carrying_another_turns_result_is_caught() {
+        let s = scenario(TWO);
+        let (recs, _, inj, _) = transcript();
+        let with = |text: &str| {
+            let mut t = failed(1, "the turn failed");
+            t.messages = vec![json!({"type": "result", "subtype": "success", "text": text})];
+            t
+        };
+        let r = run(
+            recs.clone(),
+            vec![turn(0, "completed", Some("A1")), with("INJ")],
+        );
+        let v = turn_attribution(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![inj]);
+        assert!(
+            v[0].message.contains("turn 2 is reported failed")
+                && v[0].message.contains("injected turn's reply"),
+            "{}",
+            v[0].message
+        );
+        let r = run(
+            recs.clone(),
+            vec![turn(0, "completed", Some("A1")), with("A1")],
+        );
+        assert!(
+            turn_attribution(&r, &s)[0]
+                .message
+                .contains("answer to prompt 1")
+        );
+        // Its own result among its messages is fine; so is a uuid naming its own result.
+        let r = run(
+            recs.clone(),
+            vec![turn(0, "completed", Some("A1")), with("A2")],
+        );
+        assert_eq!(turn_attribution(&r, &s), vec![]);
+        let mut own = with("INJ");
+        own.messages[0]["uuid"] = json!("f88bb8a8-724c-41ec-9b39-896a51a8749b");
+        let r = run(recs, vec![turn(0, "completed", Some("A1")), own]);
+        assert_eq!(turn_attribution(&r, &s), vec![]);
     }
 
     #[test]

@@ -53,6 +53,7 @@ OPTIONS:
                         no-needs-input          never flag a question nobody answered
                         keep-last-result        one-shot: the last result before EOF is the answer
                         stdout-text-is-answer   print: exit 0 completes the turn with stdout's text
+                        answer-cancelled        answer a request the CLI cancelled (slow callback)
                       (a switch that cannot exist in the chosen style is a usage error)
     --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
     --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]

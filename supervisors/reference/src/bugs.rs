@@ -76,12 +76,15 @@ pub enum Bug {
     /// the CLI still finishes a background task and runs its injected turn, whose `result`
     /// then replaces the prompt's own (Multica's loop; §1.5 of the protocol notes).
     KeepLastResult,
+    /// A `control_cancel_request` is ignored: a slow callback still writes its answer to the
+    /// request the CLI withdrew (the protocol forbids it).
+    AnswerCancelled,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 25] = [
+const ALL: [(Bug, &str); 26] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -107,6 +110,7 @@ const ALL: [(Bug, &str); 25] = [
     (Bug::NoNeedsInput, "no-needs-input"),
     (Bug::KeepLastResult, "keep-last-result"),
     (Bug::StdoutTextIsAnswer, "stdout-text-is-answer"),
+    (Bug::AnswerCancelled, "answer-cancelled"),
 ];
 
 impl Bug {
@@ -143,7 +147,8 @@ impl Bug {
                 | HookFailOpen
                 | SerialControlHandlers
                 | SwallowCallbackErrors
-                | IgnoreHooksApplied,
+                | IgnoreHooksApplied
+                | AnswerCancelled,
                 Style::Headless | Style::Print,
             ) => Some(NO_CONTROL),
             (IgnoreHookBlock, Style::Headless | Style::Print) => Some(

@@ -95,6 +95,10 @@ impl Owed {
         );
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.answers.is_empty()
+    }
+
     pub fn next_due(&self) -> Option<Instant> {
         self.answers.first().map(|d| d.due)
     }

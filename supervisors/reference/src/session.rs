@@ -431,6 +431,13 @@ impl<'a> Session<'a> {
             signalled = true;
             self.wait_for_exit(self.options.graces.term);
         }
+        // Answers slow callbacks still owe go out before stdin closes: the CLI asked, and an
+        // EOF with its request pending leaves it unanswered for good (bounded by the turn
+        // timeout).
+        if !self.owed.is_empty() && !self.cli_gone() {
+            let ceiling = Instant::now() + self.turn_timeout();
+            self.wait_until(Some(ceiling), |s| s.owed.is_empty() || s.cli_gone());
+        }
         self.cli.close_stdin();
         let mut exited = self.wait_for_exit(self.options.graces.exit);
         let no_sigkill = self.options.bugs.has(Bug::NoSigkill);
@@ -508,6 +515,10 @@ impl<'a> Session<'a> {
             let now = Instant::now();
             self.send_due_actions(now);
             self.send_owed_answers(now);
+            // What was just sent may be what the caller waits for (no owed answer left).
+            if done(self) {
+                return Waited::Done;
+            }
             if deadline.is_some_and(|deadline| now >= deadline) {
                 return Waited::TimedOut;
             }
@@ -692,7 +703,9 @@ impl<'a> Session<'a> {
                     .get("request_id")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let in_time = self.ledger.cancel(id) || self.owed.withdraw(id);
+                // BUG (answer-cancelled): the cancel is ignored; the answer still goes out.
+                let in_time = !self.options.bugs.has(Bug::AnswerCancelled)
+                    && (self.ledger.cancel(id) || self.owed.withdraw(id));
                 self.report.event(
                     "control_request_cancelled",
                     json!({"request_id": id, "answered": !in_time}),

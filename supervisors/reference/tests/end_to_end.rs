@@ -264,6 +264,33 @@ fn control_requests_are_answered_once_in_the_right_shape() {
 }
 
 #[test]
+fn answers_slow_callbacks_still_owe_are_written_before_stdin_closes() {
+    let mut p = plan("one_shot", json!([{"prompt": "HOOK"}]));
+    p["hooks"] = json!([{"event": "PreToolUse", "delay_ms": 400, "answer": {"continue": true}}]);
+    let report = run_supervisor(p, &[]);
+    assert_eq!(
+        report.turns()[0]["status"],
+        "completed",
+        "{}",
+        report.stderr
+    );
+    // The turn's result came first; the hook's answer was still owed at teardown.
+    let answered: Vec<Value> = report
+        .stdin_lines()
+        .into_iter()
+        .filter(|l| l["type"] == "control_response")
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            json!({"type": "control_response", "response": {"subtype": "success",
+                "request_id": "cr-late", "response": {"continue": true}}})
+        ]
+    );
+    assert_eq!(report.end()["status"], "ok");
+}
+
+#[test]
 fn background_aware_keeps_stdin_open_and_reports_the_injected_turn() {
     let report = run_supervisor(
         plan("one_shot", json!([{"prompt": "BG"}])),

@@ -12,6 +12,7 @@ It records its argv in argv.json and every stdin line in stdin.jsonl (in its cwd
          result text (JSON)
   SLOW   wait (up to 10 s) for an `interrupt` control request; answer it and end the turn with
          an error result (CLI 2.1.330 shape), or succeed if none comes
+  HOOK   send a hook_callback for hook_0 and end the turn at once, without waiting for it
   BG     start a background task (CLI 2.1.81 shape: no origin, no uuid echo), finish the turn,
          let the task "run" 0.3 s (logging to events.log whether stdin was closed meanwhile),
          then emit the task_notification and the injected notification turn
@@ -152,6 +153,14 @@ def background_turn():
     result("NOTIFIED")
 
 
+def hook_turn():
+    init()
+    out({"type": "control_request", "request_id": "cr-late",
+         "request": {"subtype": "hook_callback", "callback_id": "hook_0", "input": {}}})
+    say("hooked")
+    result("hooked")
+
+
 def answer(request_msg, response=None):
     out({"type": "control_response", "response": {"subtype": "success",
          "request_id": request_msg["request_id"], "response": response or {}}})
@@ -185,6 +194,8 @@ def serve(prompt):
         return control_turn()
     if prompt == "BG":
         return background_turn()
+    if prompt == "HOOK":
+        return hook_turn()
     if prompt == "SLOW":
         return slow_turn()
     if prompt == "NOISY":
