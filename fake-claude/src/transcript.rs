@@ -134,6 +134,18 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stdin: Option<String>,
     },
+    /// A write to `stream` (`stdout`/`stderr`) has been blocked for `after_ms` and still is: the
+    /// supervisor is not reading. Written while the write is blocked, so it is on the record
+    /// even when the write never completes.
+    WriteStalled {
+        stream: String,
+        after_ms: u64,
+    },
+    /// The supervisor closed the CLI's stderr (EPIPE on a stderr write): what the CLI says
+    /// about its failures is lost. Recorded once; later stderr writes are dropped.
+    StderrClosed {
+        blocked_us: u64,
+    },
     /// stdout was closed by the reader (EPIPE): the run ends cleanly. `blocked_us`: how long the
     /// failing write was blocked first (a reader that stopped reading, then went away).
     StdoutClosed {

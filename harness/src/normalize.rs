@@ -567,9 +567,14 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
             Event::Kill { signal } => format!("kill itself with {signal}"),
             Event::Watchdog { after_ms } => format!("watchdog ended the run after {after_ms} ms"),
             Event::StdoutClosed { .. } => "stdout closed by the reader".into(),
+            Event::StderrClosed { .. } => "stderr closed by the reader".into(),
             Event::Exit { code } => format!("exit {code}"),
-            // In their own sections: their timing relative to the script varies.
-            Event::Stdin { .. } | Event::StdinEof | Event::Control { .. } => continue,
+            // In their own sections: their timing relative to the script varies. A stalled
+            // write is a matter of timing too (and the verdict's).
+            Event::Stdin { .. }
+            | Event::StdinEof
+            | Event::Control { .. }
+            | Event::WriteStalled { .. } => continue,
         };
         let _ = writeln!(out, "  {line}");
     }

@@ -76,6 +76,8 @@ pub struct Engine {
     pub session: Session,
     out: Fd,
     err: Fd,
+    /// The supervisor closed our stderr (recorded once; later writes are dropped).
+    stderr_closed: bool,
     tr: Arc<Transcript>,
     input: Input,
     /// stdin messages no step has consumed yet, oldest first.
@@ -133,13 +135,15 @@ impl Engine {
         // Which invocation of the run this is (1, 2, …): scripts branch on it to play each
         // process of a resumed session (`when: {var: invocation, equals: 2}`).
         vars.insert("invocation".into(), json!(tr.invocation()));
+        let watch = output::StallWatch::start(Arc::clone(&tr));
         Engine {
             handlers: loaded.scenario.handlers.clone(),
             loaded,
             inv,
             session,
-            out: Fd::stdout(),
-            err: Fd::stderr(),
+            out: Fd::stdout().watched(&watch),
+            err: Fd::stderr().watched(&watch),
+            stderr_closed: false,
             tr,
             input: Input::new(),
             inbox: VecDeque::new(),
@@ -895,14 +899,17 @@ impl Engine {
             if !text.ends_with('\n') {
                 text.push('\n');
             }
-            // stderr's reader being gone is not our problem: the real CLI ignores it too.
-            let blocked_us = self.err.write(text.as_bytes()).unwrap_or(0);
-            self.tr.record(Event::Stderr {
-                len: text.len() as u64,
-                text: Some(text),
-                flood: false,
-                blocked_us,
-            });
+            // A closed stderr does not stop the script; it is recorded once, as the supervisor's
+            // doing (its diagnostics are lost).
+            match self.write_stderr(text.as_bytes()) {
+                Some(blocked_us) => self.tr.record(Event::Stderr {
+                    len: text.len() as u64,
+                    text: Some(text),
+                    flood: false,
+                    blocked_us,
+                }),
+                None => return Ok(()),
+            }
         }
         if let Some(total) = e.flood_bytes {
             let chunk = e.chunk.unwrap_or(8192).max(64) as usize;
@@ -912,9 +919,9 @@ impl Engine {
             let mut blocked = 0u64;
             while written < total {
                 let n = (total - written).min(chunk as u64) as usize;
-                match self.err.write(&block[..n]) {
-                    Ok(us) => blocked += us,
-                    Err(_) => break,
+                match self.write_stderr(&block[..n]) {
+                    Some(us) => blocked += us,
+                    None => break,
                 }
                 written += n as u64;
             }
@@ -926,6 +933,24 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// One stderr write: its blocked time, or `None` when the supervisor has closed stderr
+    /// (recorded as `stderr_closed` the first time).
+    fn write_stderr(&mut self, bytes: &[u8]) -> Option<u64> {
+        if self.stderr_closed {
+            return None;
+        }
+        match self.err.write(bytes) {
+            Ok(us) => Some(us),
+            Err(closed) => {
+                self.stderr_closed = true;
+                self.tr.record(Event::StderrClosed {
+                    blocked_us: closed.blocked_us,
+                });
+                None
+            }
+        }
     }
 
     fn burst(&mut self, b: &Burst, at: &str) -> Result<(), Stop> {

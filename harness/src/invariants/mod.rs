@@ -93,7 +93,7 @@ pub static ALL: &[Invariant] = &[
     },
     Invariant {
         id: "stdout-drained",
-        description: "the CLI never spends more than 1 s blocked writing stdout or stderr while the supervisor is alive",
+        description: "the CLI never spends more than 1 s blocked writing stdout or stderr while the supervisor is alive, no write is left blocked until it is killed, and its stderr is not closed under it",
         catches: &["FM-08", "FM-09", "FM-30"],
         check: pipes::stdout_drained,
     },

@@ -8,8 +8,9 @@
 //! while it lived (the CLI starts after the adapter, so this errs on the strict side only by the
 //! start-up delay). Bursts and floods record the total over many writes: their bound is 1 s plus
 //! 100 ms per MiB. A write that ended in EPIPE counts through `stdout_closed`'s `blocked_us`. A
-//! write that never completed (the run was killed mid-deadlock) leaves no record; `no-timeout`
-//! and the turn expectations catch those runs.
+//! write that never completed (the run was killed mid-deadlock) shows as the fake's
+//! `write_stalled` record, written while it was blocked. A supervisor that closes the CLI's
+//! stderr before teardown (`stderr_closed`) loses the CLI's diagnostics: that counts too.
 
 use fake_claude::scenario::Loaded;
 use fake_claude::transcript::Event;
@@ -76,6 +77,31 @@ pub fn stdout_drained(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violation> 
                 false,
                 "a write that ended when the supervisor closed the pipe".to_string(),
             ),
+            Event::StderrClosed { .. } => {
+                if rec.t < alive_until && !signalled_before(run, i) {
+                    out.push(violation(
+                        ID,
+                        format!(
+                            "the supervisor closed the CLI's stderr while the CLI was still writing to it (record #{i}): what the CLI says about its failures is lost, and a real CLI can die of EPIPE"
+                        ),
+                        vec![i],
+                    ));
+                }
+                continue;
+            }
+            Event::WriteStalled { stream, after_ms } => {
+                let started = rec.t - *after_ms as f64 / 1000.0;
+                if started < alive_until && !completed_later(run, i, stream) {
+                    out.push(violation(
+                        ID,
+                        format!(
+                            "the CLI was blocked writing to {stream} (for over {after_ms} ms at record #{i}) and the write never completed: the supervisor was not reading it"
+                        ),
+                        vec![i],
+                    ));
+                }
+                continue;
+            }
             _ => continue,
         };
         // Blocked time that overlaps the supervisor's life (see the module docs).
@@ -96,6 +122,28 @@ pub fn stdout_drained(run: &RunArtifacts, _scenario: &Loaded) -> Vec<Violation> 
     out
 }
 
+/// The supervisor signalled this record's invocation before it (teardown under way).
+fn signalled_before(run: &RunArtifacts, i: usize) -> bool {
+    let inv = run.transcript[i].inv;
+    run.transcript[..i]
+        .iter()
+        .any(|r| r.inv == inv && matches!(r.event, Event::Signal { .. }))
+}
+
+/// The stalled write at record `i` completed (or failed) later: a write record of the same
+/// stream follows in its invocation, and its `blocked_us` is judged instead.
+fn completed_later(run: &RunArtifacts, i: usize, stream: &str) -> bool {
+    let inv = run.transcript[i].inv;
+    run.transcript[i + 1..].iter().any(|r| {
+        r.inv == inv
+            && matches!(
+                (&r.event, stream),
+                (Event::Stdout { .. } | Event::StdoutClosed { .. }, "stdout")
+                    | (Event::Stderr { .. } | Event::StderrClosed { .. }, "stderr")
+            )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +153,62 @@ mod tests {
 
     fn scen() -> Loaded {
         scenario("name: t\nscript: []\n")
+    }
+
+    #[test]
+    fn a_closed_stderr_and_a_write_that_never_completed_are_reported() {
+        // The supervisor closed stderr mid-flood.
+        let mut t = Tr::new();
+        let closed = t.push(Event::StderrClosed { blocked_us: 0 });
+        t.exit(0);
+        let mut r = run(t.done(), vec![]);
+        r.duration = Duration::from_secs(5);
+        let v = stdout_drained(&r, &scen());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![closed]);
+        assert!(
+            v[0].message.contains("closed the CLI's stderr"),
+            "{}",
+            v[0].message
+        );
+
+        // ... but not during teardown, after the supervisor signalled the CLI.
+        let mut t = Tr::new();
+        t.push(Event::Signal {
+            signal: "SIGTERM".into(),
+            action: "ignored".into(),
+            stdin: None,
+        });
+        t.push(Event::StderrClosed { blocked_us: 0 });
+        let mut r = run(t.done(), vec![]);
+        r.duration = Duration::from_secs(5);
+        assert_eq!(stdout_drained(&r, &scen()), vec![]);
+
+        // A stderr write stalled and never completed (the run was killed mid-write).
+        let mut t = Tr::new();
+        let stalled = t.push(Event::WriteStalled {
+            stream: "stderr".into(),
+            after_ms: 1000,
+        });
+        let mut r = run(t.recs.clone(), vec![]);
+        r.duration = Duration::from_secs(5);
+        let v = stdout_drained(&r, &scen());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![stalled]);
+        assert!(v[0].message.contains("never completed"), "{}", v[0].message);
+
+        // It completed later: the write's own record is judged (once), not the stall.
+        t.push(Event::Stderr {
+            len: 8192,
+            text: None,
+            flood: true,
+            blocked_us: 1_300_000,
+        });
+        let mut r = run(t.recs, vec![]);
+        r.duration = Duration::from_secs(5);
+        let v = stdout_drained(&r, &scen());
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_ne!(v[0].records, vec![stalled]);
     }
 
     #[test]

@@ -354,6 +354,10 @@ fn rows_of(i: usize, rec: &Record, cli: usize, r: &mut Redactor) -> Vec<Row> {
                 .unwrap_or_default()
         ))],
         Event::StdoutClosed { .. } => vec![on_cli("stdout closed by the reader".into())],
+        Event::StderrClosed { .. } => vec![on_cli("stderr closed by the reader".into())],
+        Event::WriteStalled { stream, after_ms } => vec![on_cli(format!(
+            "{stream} write blocked for {after_ms} ms and counting"
+        ))],
         Event::Watchdog { after_ms } => vec![on_cli(format!("watchdog fired after {after_ms} ms"))],
         Event::Spawned { pid } => vec![on_cli(format!("spawned a grandchild (pid {pid})"))],
         Event::Note { text } => vec![on_cli(format!("note: {}", clip(text, 70)))],

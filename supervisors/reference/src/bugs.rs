@@ -79,12 +79,15 @@ pub enum Bug {
     /// A `control_cancel_request` is ignored: a slow callback still writes its answer to the
     /// request the CLI withdrew (the protocol forbids it).
     AnswerCancelled,
+    /// Close the CLI's stderr at spawn (the read end of the pipe is dropped): the CLI's next
+    /// stderr write fails with EPIPE, and what it says about a failure is lost.
+    CloseStderr,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 26] = [
+const ALL: [(Bug, &str); 27] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -111,6 +114,7 @@ const ALL: [(Bug, &str); 26] = [
     (Bug::KeepLastResult, "keep-last-result"),
     (Bug::StdoutTextIsAnswer, "stdout-text-is-answer"),
     (Bug::AnswerCancelled, "answer-cancelled"),
+    (Bug::CloseStderr, "close-stderr"),
 ];
 
 impl Bug {

@@ -104,9 +104,9 @@ impl Spawned {
         self.stdin.flush()
     }
 
-    /// Starts the reader, drain, waiter and writer threads. `drain_stderr_live: false` is the
-    /// `no-stderr-drain` bug: stderr is read only once the CLI has exited (FM-09).
-    pub fn start(self, drain_stderr_live: bool) -> Running {
+    /// Starts the reader, drain, waiter and writer threads. `stderr` other than
+    /// [`StderrReading::Live`] is a bug switch (`no-stderr-drain`, `close-stderr`).
+    pub fn start(self, stderr_reading: StderrReading) -> Running {
         let Spawned {
             child,
             stdin,
@@ -126,12 +126,19 @@ impl Spawned {
         let (exited_tx, exited_rx) = mpsc::channel::<()>();
         thread::Builder::new()
             .name("cli-stderr".into())
-            .spawn(move || {
-                if !drain_stderr_live {
+            .spawn(move || match stderr_reading {
+                StderrReading::Live => drain_stderr(stderr, tail, tx),
+                StderrReading::AfterExit => {
                     // BUG (no-stderr-drain): nobody reads stderr until the CLI is gone.
                     let _ = exited_rx.recv();
+                    drain_stderr(stderr, tail, tx)
                 }
-                drain_stderr(stderr, tail, tx)
+                StderrReading::Closed => {
+                    // BUG (close-stderr): the read end is closed at once; the CLI's next stderr
+                    // write fails with EPIPE and its diagnostics are lost.
+                    drop(stderr);
+                    let _ = tx.send(CliEvent::StderrClosed);
+                }
             })
             .expect("spawn the stderr drain");
         let tx = events.clone();
@@ -392,6 +399,16 @@ impl Tail {
         };
         text.trim_end().to_string()
     }
+}
+
+/// How the CLI's stderr is read: as it comes (correct), or one of the bugs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StderrReading {
+    Live,
+    /// Only once the CLI has exited (`no-stderr-drain`).
+    AfterExit,
+    /// Never: the pipe's read end is closed at spawn (`close-stderr`).
+    Closed,
 }
 
 fn drain_stderr(mut stderr: ChildStderr, tail: Arc<Mutex<Tail>>, events: Sender<CliEvent>) {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::args::Options;
 use crate::bugs::Bug;
 use crate::callbacks::{Callbacks, Owed};
-use crate::cli_process::{self, CliEvent, Running, StdoutLine, Written};
+use crate::cli_process::{self, CliEvent, Running, StderrReading, StdoutLine, Written};
 use crate::control::{self, Decision, Ledger, Outgoing};
 use crate::plan::Mode;
 use crate::plan::{Action, ActionKind, Behaviour, Plan};
@@ -95,7 +95,13 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     }
 
     // The reader threads start before the first byte goes to stdin.
-    let cli = spawned.start(!options.bugs.has(Bug::NoStderrDrain));
+    let cli = spawned.start(if options.bugs.has(Bug::NoStderrDrain) {
+        StderrReading::AfterExit
+    } else if options.bugs.has(Bug::CloseStderr) {
+        StderrReading::Closed
+    } else {
+        StderrReading::Live
+    });
     let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
         None => {
