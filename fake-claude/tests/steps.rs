@@ -45,6 +45,43 @@ script:
 }
 
 #[test]
+fn emit_without_newline_or_truncated_writes_raw_bytes() {
+    let f = Fake::new(
+        r#"
+script:
+  - emit: {json: {type: cut, text: "héllo"}, truncate_at: 24}
+  - emit: {json: {type: open}, newline: false}
+"#,
+    );
+    let r = f.run("");
+    assert_eq!(r.code, Some(0), "stderr: {}", r.stderr);
+    // Byte 24 falls inside the two-byte é: the cut may split a character.
+    let mut want = br#"{"type":"cut","text":"h"#.to_vec();
+    want.push(0xc3);
+    want.extend(br#"{"type":"open"}"#);
+    assert_eq!(r.stdout, want);
+    let recs = f.transcript();
+    let outs = stdout_records(&recs);
+    assert_eq!(outs.len(), 2);
+    for (rec, len) in outs.iter().zip([24u64, 15]) {
+        match &rec.event {
+            Event::Stdout {
+                len: l,
+                msgs,
+                text,
+                b64,
+                ..
+            } => {
+                assert_eq!(*l, len);
+                // Raw bytes: what a reader makes of them is the judge's to say.
+                assert!(msgs.is_none() && (text.is_some() || b64.is_some()));
+            }
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
 fn emit_every_shorthand_kind() {
     let f = Fake::new(
         r#"

@@ -27,6 +27,7 @@ pub mod runner;
 pub mod setup;
 pub mod show;
 pub mod snapshot;
+pub mod stdout_lines;
 pub mod suite;
 pub mod supervisor;
 pub mod verdict;

@@ -491,7 +491,9 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
                 let at = at_of(by.as_deref());
                 if let Some(n) = burst {
                     format!("{at} burst of {n} messages, {len} bytes")
-                } else if let Some(msgs) = msgs {
+                } else if let Some(msgs) = msgs.as_ref().filter(|_| text.is_none() && b64.is_none())
+                {
+                    // Raw bytes show as written, whatever messages the judge found in them.
                     let split = match part {
                         Some([_, n]) if *n > 1 => format!(" (split into {n} writes)"),
                         _ => String::new(),

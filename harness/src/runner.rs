@@ -516,16 +516,19 @@ fn tail_text(bytes: &[u8]) -> String {
 }
 
 /// The transcript, leniently: a missing file is an empty transcript, and a line that does not
-/// parse (a record cut short by SIGKILL) is skipped rather than failing the whole run.
+/// parse (a record cut short by SIGKILL) is skipped rather than failing the whole run. Raw
+/// stdout bytes get the messages a reader finds in them ([`crate::stdout_lines`]).
 pub fn read_transcript(path: &Path) -> Vec<Record> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
-    String::from_utf8_lossy(&bytes)
+    let mut records: Vec<Record> = String::from_utf8_lossy(&bytes)
         .lines()
         .filter(|l| !l.trim().is_empty())
         .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+        .collect();
+    crate::stdout_lines::derive(&mut records);
+    records
 }
 
 #[cfg(test)]

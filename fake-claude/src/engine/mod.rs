@@ -850,6 +850,18 @@ impl Engine {
     fn emit(&mut self, e: &Emit, at: &str) -> Result<(), Stop> {
         let msg = self.build(e, at)?;
         let mut bytes = serde_json::to_vec(&msg).map_err(|err| Stop::Failed(err.to_string()))?;
+        if (e.truncate_at.is_some() || e.newline == Some(false))
+            && self.framing.output == OutputFormat::StreamJson
+        {
+            // A line cut short or left open is raw bytes on the pipe: recorded as such, and
+            // read by the judge as the supervisor could read it.
+            match e.truncate_at {
+                Some(n) => bytes.truncate(n),
+                None => self.observe(&msg),
+            }
+            let cuts = cut_points(bytes.len(), e.split, e.split_at.as_deref());
+            return self.write_split(&bytes, &cuts, e.pause, Vec::new(), at);
+        }
         bytes.push(b'\n');
         let cuts = cut_points(bytes.len(), e.split, e.split_at.as_deref());
         if cuts.is_empty() || self.framing.output != OutputFormat::StreamJson {

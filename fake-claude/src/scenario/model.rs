@@ -552,6 +552,14 @@ pub struct Emit {
     /// Pause between the writes of a split line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<Millis>,
+    /// `false`: write the line without its final newline (a last line cut at EOF; a message the
+    /// next write runs into). Recorded as raw bytes; the judge reads it as the supervisor could.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newline: Option<bool>,
+    /// Write only the first N bytes of the line (no newline): a message cut short, as by a CLI
+    /// killed mid-write. May cut inside a UTF-8 character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate_at: Option<usize>,
     /// The message belongs to a turn the CLI started on its own (after a task notification):
     /// the harness attributes a result written so to no prompt. For `json` results, which carry
     /// no `origin` on CLI 2.1.81 (recorded sessions); the shorthand says `result: {injected: true}`.

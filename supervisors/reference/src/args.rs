@@ -55,6 +55,7 @@ OPTIONS:
                         stdout-text-is-answer   print: exit 0 completes the turn with stdout's text
                         answer-cancelled        answer a request the CLI cancelled (slow callback)
                         close-stderr            close the CLI's stderr at spawn
+                        drop-unterminated-line  a last stdout line without a newline is lost
                       (a switch that cannot exist in the chosen style is a usage error)
     --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
     --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]

@@ -82,12 +82,15 @@ pub enum Bug {
     /// Close the CLI's stderr at spawn (the read end of the pipe is dropped): the CLI's next
     /// stderr write fails with EPIPE, and what it says about a failure is lost.
     CloseStderr,
+    /// A last stdout line without its newline (the bytes before EOF) is not a line: a result
+    /// written so is never read.
+    DropUnterminatedLine,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 27] = [
+const ALL: [(Bug, &str); 28] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -115,6 +118,7 @@ const ALL: [(Bug, &str); 27] = [
     (Bug::StdoutTextIsAnswer, "stdout-text-is-answer"),
     (Bug::AnswerCancelled, "answer-cancelled"),
     (Bug::CloseStderr, "close-stderr"),
+    (Bug::DropUnterminatedLine, "drop-unterminated-line"),
 ];
 
 impl Bug {
@@ -176,6 +180,10 @@ impl Bug {
                 | ExitZeroIsSuccess,
                 Style::Print,
             ) => Some(NO_STREAM),
+            (DropUnterminatedLine, Style::Print) => Some(
+                "print mode's output is framed by the CLI itself, ending in a newline: a script's \
+                 raw bytes are stream-json framing, which print mode does not write",
+            ),
             (
                 PromptBeforeRead | CloseStdinEarly | SigtermWithoutEof | WaitForInit
                 | IgnoreStdinErrors,

@@ -106,7 +106,8 @@ impl Spawned {
 
     /// Starts the reader, drain, waiter and writer threads. `stderr` other than
     /// [`StderrReading::Live`] is a bug switch (`no-stderr-drain`, `close-stderr`).
-    pub fn start(self, stderr_reading: StderrReading) -> Running {
+    /// `keep_unterminated: false` is the `drop-unterminated-line` bug.
+    pub fn start(self, stderr_reading: StderrReading, keep_unterminated: bool) -> Running {
         let Spawned {
             child,
             stdin,
@@ -120,7 +121,7 @@ impl Spawned {
         let tx = events.clone();
         thread::Builder::new()
             .name("cli-stdout".into())
-            .spawn(move || read_stdout(stdout, tx))
+            .spawn(move || read_stdout(stdout, tx, keep_unterminated))
             .expect("spawn the stdout reader");
         let (tx, tail) = (events.clone(), stderr_tail.clone());
         let (exited_tx, exited_rx) = mpsc::channel::<()>();
@@ -242,7 +243,7 @@ fn encode(line: &Value) -> Vec<u8> {
 /// Reads stdout line by line with a growable buffer (a line can be many MB). Lines that arrived
 /// together are sent together, so a `control_cancel_request` that follows its request in the
 /// same read is seen before the request is answered. A final line without `\n` still counts.
-fn read_stdout(stdout: ChildStdout, events: Sender<CliEvent>) {
+fn read_stdout(stdout: ChildStdout, events: Sender<CliEvent>, keep_unterminated: bool) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut batch = Vec::new();
     loop {
@@ -258,6 +259,9 @@ fn read_stdout(stdout: ChildStdout, events: Sender<CliEvent>) {
             Ok(_) => {
                 if line.last() == Some(&b'\n') {
                     line.pop();
+                } else if !keep_unterminated {
+                    // BUG (drop-unterminated-line): the bytes before EOF are no line to us.
+                    continue;
                 }
                 batch.extend(parse_line(&line));
                 let another_line_buffered = reader.buffer().contains(&b'\n');

@@ -95,13 +95,16 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     }
 
     // The reader threads start before the first byte goes to stdin.
-    let cli = spawned.start(if options.bugs.has(Bug::NoStderrDrain) {
-        StderrReading::AfterExit
-    } else if options.bugs.has(Bug::CloseStderr) {
-        StderrReading::Closed
-    } else {
-        StderrReading::Live
-    });
+    let cli = spawned.start(
+        if options.bugs.has(Bug::NoStderrDrain) {
+            StderrReading::AfterExit
+        } else if options.bugs.has(Bug::CloseStderr) {
+            StderrReading::Closed
+        } else {
+            StderrReading::Live
+        },
+        !options.bugs.has(Bug::DropUnterminatedLine),
+    );
     let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
         None => {
