@@ -22,11 +22,11 @@ fn derive_invocation(transcript: &mut [Record], inv: u32) {
     let mut pending: Vec<u8> = Vec::new();
     // The last raw record that added to `pending`: where a final unterminated line lands.
     let mut last_raw: Option<usize> = None;
-    for i in 0..transcript.len() {
-        if transcript[i].inv != inv {
+    for (i, rec) in transcript.iter_mut().enumerate() {
+        if rec.inv != inv {
             continue;
         }
-        match &mut transcript[i].event {
+        match &mut rec.event {
             Event::Start { argv, .. } => stream_json = is_stream_json(argv),
             Event::Stdout { burst: Some(_), .. } => pending.clear(),
             Event::Stdout {
