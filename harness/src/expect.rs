@@ -16,7 +16,9 @@
 
 use fake_claude::matcher;
 use fake_claude::scenario::Loaded;
-use fake_claude::scenario::model::{StdinExpect, TurnExpect, TurnStatus};
+use fake_claude::scenario::model::{
+    Count, EndExpect, EndStatus, StdinExpect, TurnExpect, TurnStatus,
+};
 use fake_claude::transcript::Event;
 use serde_json::Value;
 
@@ -70,7 +72,10 @@ pub struct TurnExpectation {
     pub status: Option<Exp<Vec<&'static str>>>,
     /// Author outputs are patterns (`[..]` globs); derived ones are exact.
     pub output: Option<Exp<String>>,
-    pub error_contains: Option<Exp<String>>,
+    /// Each must be in the error text (case-insensitive).
+    pub error_contains: Option<Exp<Vec<String>>>,
+    /// None may be in the error text (case-insensitive).
+    pub error_excludes: Option<Exp<Vec<String>>>,
     /// Author-written only: the flag is the supervisor's judgement, nothing to derive it from.
     pub needs_input: Option<Exp<bool>>,
     /// Author-written patterns on the turn's surfaced messages (`expect.turns[i].messages`).
@@ -118,17 +123,20 @@ fn turn_expectations_with(
             let mut take = |t: &TurnExpect, origin: Origin| {
                 // A policy that expects another outcome drops the general output and error:
                 // they describe the outcome it replaces.
-                if let Some(st) = t.status
-                    && e.status
-                        .as_ref()
-                        .is_some_and(|g| g.value != [status_name(st)])
+                let statuses: Option<Vec<&'static str>> = t
+                    .status
+                    .as_ref()
+                    .map(|st| st.to_vec().into_iter().map(|s| status_name(*s)).collect());
+                if let Some(st) = &statuses
+                    && e.status.as_ref().is_some_and(|g| g.value != *st)
                 {
                     e.output = None;
                     e.error_contains = None;
+                    e.error_excludes = None;
                 }
-                if let Some(st) = t.status {
+                if let Some(st) = statuses {
                     e.status = Some(Exp {
-                        value: vec![status_name(st)],
+                        value: st,
                         origin: origin.clone(),
                     });
                 }
@@ -140,7 +148,13 @@ fn turn_expectations_with(
                 }
                 if let Some(c) = &t.error_contains {
                     e.error_contains = Some(Exp {
-                        value: c.clone(),
+                        value: c.to_vec().into_iter().cloned().collect(),
+                        origin: origin.clone(),
+                    });
+                }
+                if let Some(c) = &t.error_excludes {
+                    e.error_excludes = Some(Exp {
+                        value: c.to_vec().into_iter().cloned().collect(),
                         origin: origin.clone(),
                     });
                 }
@@ -208,7 +222,7 @@ fn launched_under_foreground_only(
         origin: Origin::PolicyDerived(why.clone(), vec![rec]),
     });
     e.error_contains = Some(Exp {
-        value: "background".into(),
+        value: vec!["background".into()],
         origin: Origin::PolicyDerived(why, vec![rec]),
     });
     e.output = None;
@@ -348,8 +362,191 @@ pub fn check(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
         check_turn(run, &answers, i, e, &mut out);
     }
     check_stdin(run, scenario, &mut out);
+    check_events(run, scenario, &mut out);
+    check_end(run, scenario, &mut out);
     check_script(run, &mut out);
     out
+}
+
+/// `expect.events` (then the policy's): patterns over the report's event lines.
+fn check_events(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
+    let exp = &scenario.scenario.expect;
+    let mut all: Vec<(String, &StdinExpect)> = exp
+        .events
+        .iter()
+        .enumerate()
+        .map(|(j, s)| (format!("expect.events[{j}]"), s))
+        .collect();
+    if let Some((name, pe)) = run
+        .policy
+        .as_deref()
+        .and_then(|p| exp.by_policy.get_key_value(p))
+    {
+        all.extend(
+            pe.events
+                .iter()
+                .enumerate()
+                .map(|(j, s)| (format!("expect.by_policy.{name}.events[{j}]"), s)),
+        );
+    }
+    let events = &run.report.events;
+    for (id, s) in all {
+        let hits: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matcher::matches(&s.pattern, e).is_ok())
+            .map(|(k, _)| k)
+            .collect();
+        let (ok, want) = count_wanted(s.count, hits.len(), "report event");
+        if ok {
+            continue;
+        }
+        let because = s
+            .because
+            .as_deref()
+            .map(|b| format!(" ({b})"))
+            .unwrap_or_default();
+        let found = if hits.is_empty() {
+            let names: Vec<&str> = events
+                .iter()
+                .filter_map(|e| e.get("name").and_then(Value::as_str))
+                .collect();
+            if names.is_empty() {
+                "the report has no events".to_string()
+            } else {
+                format!("found none among its events ({})", names.join(", "))
+            }
+        } else {
+            let first: Vec<String> = hits
+                .iter()
+                .take(3)
+                .map(|&k| pattern_text(&events[k]))
+                .collect();
+            format!("found {}: {}", hits.len(), first.join("; "))
+        };
+        out.push(Violation {
+            id,
+            message: format!(
+                "expected {want} matching {}{because}: {found}",
+                pattern_text(&s.pattern)
+            ),
+            records: vec![],
+        });
+    }
+}
+
+/// `expect.end`, with the policy's fields over it.
+fn check_end(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
+    let exp = &scenario.scenario.expect;
+    let policy = run
+        .policy
+        .as_deref()
+        .and_then(|p| exp.by_policy.get_key_value(p))
+        .and_then(|(name, pe)| pe.end.as_ref().map(|e| (name, e)));
+    let (prefix, general) = match (policy, &exp.end) {
+        (Some((name, e)), _) => (format!("expect.by_policy.{name}.end"), e),
+        (None, Some(e)) => ("expect.end".to_string(), e),
+        (None, None) => return,
+    };
+    // Fields the policy leaves out come from the general expectation.
+    let pick = |f: fn(&EndExpect) -> bool| -> &EndExpect {
+        match (policy, &exp.end) {
+            (Some((_, p)), Some(g)) if !f(p) => g,
+            _ => general,
+        }
+    };
+    let status = pick(|e| e.status.is_some());
+    let contains = pick(|e| e.error_contains.is_some());
+    let excludes = pick(|e| e.error_excludes.is_some());
+    let code = pick(|e| e.cli_exit_code.is_some());
+    let signal = pick(|e| e.cli_signal.is_some());
+    let id = |field: &str| format!("{prefix}.{field}");
+    let Some(end) = &run.report.end else {
+        out.push(Violation {
+            id: id("status"),
+            message: "expected an end line but the report has none".into(),
+            records: vec![],
+        });
+        return;
+    };
+    let error = || {
+        end.error
+            .as_deref()
+            .map_or("no error".to_string(), |e| format!("error {}", show(e)))
+    };
+    if let Some(st) = &status.status {
+        let want: Vec<&str> = st
+            .to_vec()
+            .into_iter()
+            .map(|s| match s {
+                EndStatus::Ok => "ok",
+                EndStatus::Error => "error",
+            })
+            .collect();
+        if !want.contains(&end.status.as_str()) {
+            out.push(Violation {
+                id: id("status"),
+                message: format!(
+                    "expected the run to end {} but the end line says {} ({})",
+                    want.join(" or "),
+                    end.status,
+                    error()
+                ),
+                records: vec![],
+            });
+        }
+    }
+    if let Some(c) = &contains.error_contains {
+        let wanted: Vec<String> = c.to_vec().into_iter().cloned().collect();
+        let missing = missing_texts(end.error.as_deref(), &wanted);
+        if !missing.is_empty() {
+            out.push(Violation {
+                id: id("error_contains"),
+                message: format!(
+                    "expected the end line's error to contain {} but it has {}",
+                    shows(&missing),
+                    error()
+                ),
+                records: vec![],
+            });
+        }
+    }
+    if let Some(c) = &excludes.error_excludes
+        && let Some(err) = &end.error
+    {
+        let unwanted: Vec<String> = c.to_vec().into_iter().cloned().collect();
+        let found = present_texts(err, &unwanted);
+        if !found.is_empty() {
+            out.push(Violation {
+                id: id("error_excludes"),
+                message: format!(
+                    "the end line's error must not mention {} but it does: {}",
+                    shows(&found),
+                    show(err)
+                ),
+                records: vec![],
+            });
+        }
+    }
+    for (field, want, got) in [
+        ("cli_exit_code", code.cli_exit_code, end.cli_exit_code),
+        ("cli_signal", signal.cli_signal, end.cli_signal),
+    ] {
+        if let Some(want) = want
+            && want != got
+        {
+            let text = |v: Option<i32>| v.map_or("null".to_string(), |v| v.to_string());
+            out.push(Violation {
+                id: id(field),
+                message: format!(
+                    "expected the end line's {field} to be {} but it is {}",
+                    text(want),
+                    text(got)
+                ),
+                records: vec![],
+            });
+        }
+    }
 }
 
 /// The fake's own checks: a script step whose expectation failed ended the CLI with exit 97
@@ -429,7 +626,7 @@ fn check_turn(
         } else if let Some(c) = &e.error_contains {
             (
                 "error_contains",
-                format!("an error containing {}", show(&c.value)),
+                format!("an error containing {}", shows(&c.value)),
                 &c.origin,
             )
         } else {
@@ -509,22 +706,36 @@ fn check_turn(
     }
 
     if let Some(c) = &e.error_contains {
-        let ok = t
-            .error
-            .as_deref()
-            .is_some_and(|err| err.to_lowercase().contains(&c.value.to_lowercase()));
-        if !ok {
+        let missing = missing_texts(t.error.as_deref(), &c.value);
+        if !missing.is_empty() {
             out.push(Violation {
                 id: id("error_contains"),
                 message: format!(
                     "turn {n}: expected an error containing {}{} but the supervisor reported {}{}",
-                    show(&c.value),
+                    shows(&missing),
                     c.origin.note(),
                     t.status,
                     match &t.error {
                         Some(err) => format!(" with error {}", show(err)),
                         None => " with no error".into(),
                     }
+                ),
+                records: c.origin.records(),
+            });
+        }
+    }
+    if let Some(c) = &e.error_excludes
+        && let Some(err) = &t.error
+    {
+        let found = present_texts(err, &c.value);
+        if !found.is_empty() {
+            out.push(Violation {
+                id: id("error_excludes"),
+                message: format!(
+                    "turn {n}: the error must not mention {}{} but it does: {}",
+                    shows(&found),
+                    c.origin.note(),
+                    show(err)
                 ),
                 records: c.origin.records(),
             });
@@ -579,12 +790,67 @@ fn check_turn(
 }
 
 /// Whether `hits` satisfies an expected `count` (absent: at least one), and the wording of it.
-fn count_wanted(count: Option<u32>, hits: usize, what: &str) -> (bool, String) {
+pub fn count_wanted(count: Option<Count>, hits: usize, what: &str) -> (bool, String) {
+    let plural = |k: u32| {
+        if k == 1 {
+            what.to_string()
+        } else {
+            format!("{what}s")
+        }
+    };
     match count {
         None => (hits > 0, format!("at least one {what}")),
-        Some(0) => (hits == 0, format!("no {what}")),
-        Some(1) => (hits == 1, format!("exactly one {what}")),
-        Some(k) => (hits == k as usize, format!("exactly {k} {what}s")),
+        Some(Count::Exactly(0)) => (hits == 0, format!("no {what}")),
+        Some(Count::Exactly(1)) => (hits == 1, format!("exactly one {what}")),
+        Some(Count::Exactly(k)) => (hits == k as usize, format!("exactly {k} {what}s")),
+        Some(Count::Range(r)) => {
+            let lo = r.at_least.unwrap_or(0);
+            let ok = hits >= lo as usize && r.at_most.is_none_or(|hi| hits <= hi as usize);
+            let want = match (r.at_least, r.at_most) {
+                (Some(lo), Some(hi)) => format!("between {lo} and {hi} {}", plural(hi)),
+                (Some(lo), None) => format!("at least {lo} {}", plural(lo)),
+                (None, Some(hi)) => format!("at most {hi} {}", plural(hi)),
+                (None, None) => format!("any number of {what}s"),
+            };
+            (ok, want)
+        }
+    }
+}
+
+/// The `wanted` texts not in `text` (case-insensitive); all of them when there is no text.
+pub fn missing_texts(text: Option<&str>, wanted: &[String]) -> Vec<String> {
+    let lower = text.map(str::to_lowercase);
+    wanted
+        .iter()
+        .filter(|w| {
+            lower
+                .as_deref()
+                .is_none_or(|l| !l.contains(&w.to_lowercase()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The `unwanted` texts that are in `text` (case-insensitive).
+pub fn present_texts(text: &str, unwanted: &[String]) -> Vec<String> {
+    let lower = text.to_lowercase();
+    unwanted
+        .iter()
+        .filter(|u| lower.contains(&u.to_lowercase()))
+        .cloned()
+        .collect()
+}
+
+/// `"a"`, or `"a" and "b"`.
+fn shows(texts: &[String]) -> String {
+    let all: Vec<String> = texts.iter().map(|t| show(t)).collect();
+    match all.len() {
+        0 | 1 => all.concat(),
+        _ => format!(
+            "{} and {}",
+            all[..all.len() - 1].join(", "),
+            all[all.len() - 1]
+        ),
     }
 }
 
@@ -909,8 +1175,8 @@ script:
         };
         assert_eq!(e[0].output.as_ref().map(|o| o.value.as_str()), Some("done"));
         assert_eq!(
-            e[0].error_contains.as_ref().map(|o| o.value.as_str()),
-            Some("never")
+            e[0].error_contains.as_ref().map(|o| o.value.clone()),
+            Some(vec!["never".to_string()])
         );
     }
 
@@ -941,6 +1207,149 @@ script: []
             v[0].message
         );
         assert!(v[1].message.contains("exactly 2"));
+    }
+
+    #[test]
+    fn ranges_any_of_statuses_and_several_or_excluded_substrings() {
+        let yaml = r#"
+name: v2
+drive: {turns: [{prompt: one}]}
+expect:
+  turns:
+    - status: [failed, timeout]
+      error_contains: ["exit code 1", "stderr"]
+      error_excludes: [undefined, "[object Object]"]
+  stdin:
+    - match: {type: user}
+      count: {at_least: 1, at_most: 1}
+    - match: {type: keep_alive}
+      count: {at_most: 2}
+script:
+  - turn: {result: {subtype: error_during_execution, is_error: true}}
+"#;
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        for _ in 0..3 {
+            t.stdin(json!({"type": "keep_alive"}));
+        }
+        let recs = t.done();
+        let good = run(
+            recs.clone(),
+            vec![failed(0, "CLI: exit code 1; stderr: boom")],
+        );
+        let v = check(&good, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(ids, ["expect.stdin[1]"], "{v:#?}");
+        assert!(
+            v[0].message.contains("at most 2 stdin messages"),
+            "{}",
+            v[0].message
+        );
+        let bad = run(
+            recs,
+            vec![crate::artifacts::TurnReport {
+                status: "aborted".into(),
+                ..failed(0, "exit code 1: TypeError: undefined")
+            }],
+        );
+        let v = check(&bad, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "expect.turns[0].status",
+                "expect.turns[0].error_contains",
+                "expect.turns[0].error_excludes",
+                "expect.stdin[1]"
+            ],
+            "{v:#?}"
+        );
+        assert!(v[0].message.contains("expected status failed or timeout"));
+        assert!(v[1].message.contains("\"stderr\""), "{}", v[1].message);
+        assert!(!v[1].message.contains("exit code 1\""), "{}", v[1].message);
+        assert!(v[2].message.contains("must not mention \"undefined\""));
+    }
+
+    #[test]
+    fn events_and_the_end_line() {
+        use crate::artifacts::EndReport;
+        let yaml = r#"
+name: ev
+drive: {turns: [{prompt: one}]}
+expect:
+  events:
+    - match: {name: action_skipped}
+      count: 0
+      because: every action came due in time
+    - match: {name: stdin_write_failed, data: {what: prompt}}
+  end:
+    status: error
+    error_contains: "stdin"
+    error_excludes: "panicked"
+    cli_exit_code: 1
+    cli_signal: null
+  by_policy:
+    background-aware:
+      end: {status: [ok, error], cli_exit_code: null}
+script:
+  - turn: {reply: x}
+"#;
+        let s = scenario(yaml);
+        let mut r = run(Tr::new().done(), vec![turn(0, "completed", Some("x"))]);
+        r.report.events = vec![
+            json!({"type": "event", "name": "action_skipped", "data": {"turn": 0}}),
+            json!({"type": "event", "name": "stdin_write_failed", "data": {"what": "prompt", "error": "EPIPE"}}),
+        ];
+        r.report.end = Some(EndReport {
+            status: "ok".into(),
+            error: None,
+            cli_exit_code: Some(0),
+            cli_signal: None,
+        });
+        let v: Vec<Violation> = check(&r, &s)
+            .into_iter()
+            .filter(|v| !v.id.starts_with("expect.turns"))
+            .collect();
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "expect.events[0]",
+                "expect.end.status",
+                "expect.end.error_contains",
+                "expect.end.cli_exit_code"
+            ],
+            "{v:#?}"
+        );
+        assert!(
+            v[0].message.contains("expected no report event")
+                && v[0].message.contains("every action came due in time"),
+            "{}",
+            v[0].message
+        );
+        // The policy's end fields replace the general ones; the rest still apply.
+        r.policy = Some("background-aware".into());
+        r.report.end.as_mut().unwrap().cli_exit_code = None;
+        let ids: Vec<String> = check(&r, &s)
+            .into_iter()
+            .map(|v| v.id)
+            .filter(|id| !id.starts_with("expect.turns"))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "expect.events[0]",
+                "expect.by_policy.background-aware.end.error_contains"
+            ]
+        );
+        // No end line at all.
+        r.report.end = None;
+        assert!(
+            check(&r, &s)
+                .iter()
+                .any(|v| v.message == "expected an end line but the report has none")
+        );
     }
 
     #[test]

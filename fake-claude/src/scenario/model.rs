@@ -335,6 +335,13 @@ pub struct Expectations {
     /// `background-aware`); merged over the general ones.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_policy: BTreeMap<String, PolicyExpectations>,
+    /// Patterns on the report's event lines (`{"type":"event","name":…,"data":{…}}`), e.g.
+    /// `{match: {name: action_skipped}, count: 0}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<StdinExpect>,
+    /// The report's `end` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<EndExpect>,
     /// Built-in invariants this scenario waives, each with the reason why.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub waive: BTreeMap<String, String>,
@@ -347,20 +354,107 @@ pub struct PolicyExpectations {
     pub turns: Vec<TurnExpect>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stdin: Vec<StdinExpect>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<StdinExpect>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<EndExpect>,
+}
+
+/// One value or a list of them (`status: failed` or `status: [failed, timeout]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn to_vec(&self) -> Vec<&T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v.iter().collect(),
+        }
+    }
+}
+
+/// What the report's `end` line must say.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndExpect {
+    /// `ok` or `error` (or a list of accepted ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<OneOrMany<EndStatus>>,
+    /// The end's error text must contain each of these (case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_contains: Option<OneOrMany<String>>,
+    /// ... and none of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_excludes: Option<OneOrMany<String>>,
+    /// `cli_exit_code` as reported (`null`: unknown).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cli_exit_code: Option<Option<i32>>,
+    /// `cli_signal` as reported (`null`: none).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cli_signal: Option<Option<i32>>,
+}
+
+/// A field that may be written as `null`: present-and-null is `Some(None)`, absent is `None`.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndStatus {
+    Ok,
+    Error,
+}
+
+/// How many must match: exactly `N`, or a range `{at_least: N, at_most: M}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Count {
+    Exactly(u32),
+    Range(CountRange),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountRange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnExpect {
-    /// `completed`, `failed`, `aborted`, `timeout` or `blocked`.
+    /// `completed`, `failed`, `aborted`, `timeout` or `blocked` — or a list of accepted ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<TurnStatus>,
+    pub status: Option<OneOrMany<TurnStatus>>,
     /// The exact output text (`[..]` globs allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// The error text must contain this.
+    /// The error text must contain this (case-insensitive) — or each of a list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_contains: Option<String>,
+    pub error_contains: Option<OneOrMany<String>>,
+    /// The error text must contain none of these (case-insensitive): what a diagnosis must not
+    /// say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_excludes: Option<OneOrMany<String>>,
     /// The supervisor flagged (`true`) or did not flag (`false`) the turn as waiting for a
     /// human: a question the model asked was answered by nobody (FM-51).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -390,9 +484,10 @@ pub struct StdinExpect {
     /// JSON pattern (subset match; `"{...}"` any value; `[..]` globs in strings).
     #[serde(rename = "match")]
     pub pattern: Value,
-    /// How many messages must match (default: at least one). 0 means none may.
+    /// How many messages must match (default: at least one): exactly N (0: none may), or
+    /// `{at_least: N, at_most: M}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u32>,
+    pub count: Option<Count>,
     /// Why this matters, shown when it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub because: Option<String>,
