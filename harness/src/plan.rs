@@ -11,8 +11,10 @@
 use fake_claude::scenario::model::{Drive, DriveHook, DriveMode, DriveTurn};
 use serde_json::{Map, Value, json};
 
-/// Plan format version.
+/// Plan format version: 1, or 2 when the plan uses what version 2 added (`idle_timeout_ms`), so
+/// adapters that read only version 1 keep working on every plan that does not need it.
 pub const VERSION: u64 = 1;
+pub const VERSION_2: u64 = 2;
 /// How long an adapter waits for a turn's result when the scenario does not say.
 pub const DEFAULT_TURN_TIMEOUT_MS: u64 = 10_000;
 
@@ -36,13 +38,21 @@ pub fn build(scenario_id: &str, drive: &Drive) -> Value {
         DriveMode::MultiTurn => "multi_turn",
     };
     let turns: Vec<Value> = drive.turns.iter().map(turn).collect();
+    let version = if drive.idle_timeout.is_some() {
+        VERSION_2
+    } else {
+        VERSION
+    };
     let mut plan = json!({
-        "version": VERSION,
+        "version": version,
         "scenario": scenario_id,
         "mode": mode,
         "turns": turns,
         "turn_timeout_ms": turn_timeout_ms(drive),
     });
+    if let Some(idle) = drive.idle_timeout {
+        plan["idle_timeout_ms"] = json!(idle.0);
+    }
     if !drive.hooks.is_empty() {
         plan["hooks"] = drive.hooks.iter().map(hook).collect();
     }
@@ -163,6 +173,20 @@ mod tests {
         let plan = build("x/two", &two);
         assert_eq!(plan["mode"], "multi_turn");
         assert_eq!(plan["turn_timeout_ms"], 2500);
+        assert!(plan.get("idle_timeout_ms").is_none());
+    }
+
+    #[test]
+    fn an_idle_timeout_makes_a_version_2_plan() {
+        let drive = Drive {
+            turns: vec![turn_of("a", None)],
+            idle_timeout: Some(Millis(1500)),
+            ..Drive::default()
+        };
+        let plan = build("x/idle", &drive);
+        assert_eq!(plan["version"], 2);
+        assert_eq!(plan["idle_timeout_ms"], 1500);
+        assert_eq!(plan["turn_timeout_ms"], 10_000);
     }
 
     #[test]

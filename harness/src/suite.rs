@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use fake_claude::scenario::model::Capability;
 use fake_claude::scenario::{self, Loaded};
 use serde::Serialize;
 
@@ -226,7 +227,14 @@ pub fn skip_reason(sup: &Supervisor, case: &Case) -> Option<String> {
     if !tools.is_empty() {
         return Some(format!("{} needs {} on PATH", sup.name, tools.join(", ")));
     }
-    let missing = sup.missing(&case.loaded.scenario.requires);
+    let mut requires = case.loaded.scenario.requires.clone();
+    // A drive that states an idle timeout needs a supervisor that keeps one.
+    if case.loaded.scenario.drive.idle_timeout.is_some()
+        && !requires.contains(&Capability::IdleTimeout)
+    {
+        requires.push(Capability::IdleTimeout);
+    }
+    let missing = sup.missing(&requires);
     (!missing.is_empty()).then(|| {
         format!(
             "needs {} (not among {}'s capabilities)",

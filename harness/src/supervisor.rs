@@ -701,7 +701,7 @@ mod tests {
         }
         assert_eq!(
             caps("reference-headless"),
-            [OneShot, StreamInput, StreamOutput]
+            [OneShot, StreamInput, StreamOutput, IdleTimeout]
         );
         assert_eq!(caps("reference-print"), [OneShot]);
     }

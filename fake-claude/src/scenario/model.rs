@@ -114,10 +114,13 @@ pub enum Capability {
     /// Reads the conversation as it streams (`--output-format stream-json`): sees every
     /// message, not only the one result print mode's `json`/`text` output gives.
     StreamOutput,
+    /// Keeps an idle watchdog per turn (the plan's `idle_timeout_ms`): reset by any CLI output,
+    /// paused while the CLI waits on the supervisor, stated apart from the turn deadline.
+    IdleTimeout,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::OneShot,
         Capability::MultiTurn,
         Capability::BackgroundAware,
@@ -126,6 +129,7 @@ impl Capability {
         Capability::ControlProtocol,
         Capability::StreamInput,
         Capability::StreamOutput,
+        Capability::IdleTimeout,
     ];
 
     /// The name scenarios and definitions use (`multi-turn`).
@@ -139,6 +143,7 @@ impl Capability {
             Capability::ControlProtocol => "control-protocol",
             Capability::StreamInput => "stream-input",
             Capability::StreamOutput => "stream-output",
+            Capability::IdleTimeout => "idle-timeout",
         }
     }
 }
@@ -232,6 +237,11 @@ pub struct Drive {
     /// How long the supervisor should wait for each turn's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_timeout: Option<Millis>,
+    /// How long a turn may go without any output from the CLI before the supervisor gives it up
+    /// as stalled — reset by every line the CLI writes, paused while the CLI waits on the
+    /// supervisor (a pending permission or hook callback). Needs `idle-timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<Millis>,
     /// Hook callbacks the supervisor registers in `initialize` (the CLI then sends
     /// `hook_callback` requests with their ids, `{{ hooks.<event>.<n> }}` in the script), and
     /// how each one answers. Needs the `hooks` capability.

@@ -270,6 +270,11 @@ pub fn no_timeout(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
     let answers = Answers::of(run, scenario);
     // The timeout the plan hands the adapter (the drive's, or the plan's default).
     let limit = crate::plan::turn_timeout_ms(&scenario.scenario.drive) as f64 / 1000.0;
+    let idle = scenario
+        .scenario
+        .drive
+        .idle_timeout
+        .map(|m| m.0 as f64 / 1000.0);
     for (i, a) in answers.turns.iter().enumerate() {
         let (Some(t), Some(r)) = (facts::report_turn(run, i), a.result) else {
             continue;
@@ -281,19 +286,92 @@ pub fn no_timeout(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
         if took.is_some_and(|took| took > limit) {
             continue;
         }
+        // An idle watchdog may give up a turn the CLI answered in time, if the CLI went silent
+        // for that long first (while not waiting on the supervisor).
+        let silence = a
+            .prompt
+            .filter(|p| p.inv == r.inv)
+            .map(|p| longest_silence(run, r.inv, p.t, r.t));
+        if let (Some(idle), Some(silence)) = (idle, silence)
+            && silence >= idle * IDLE_SLACK
+        {
+            continue;
+        }
         out.push(violation(
             ID,
             format!(
-                "turn {} is reported as a timeout, but the CLI answered prompt {}{} (result at record #{})",
+                "turn {} is reported as a timeout, but the CLI answered prompt {}{} (result at record #{}){}",
                 i + 1,
                 i + 1,
                 took.map(|s| format!(" {s:.2} s after taking it")).unwrap_or_default(),
-                r.record
+                r.record,
+                match (idle, silence) {
+                    (Some(idle), Some(s)) => format!(
+                        " and never went silent for the idle timeout ({idle:.2} s): its longest silence was {s:.2} s"
+                    ),
+                    _ => String::new(),
+                }
             ),
             vec![r.record],
         ));
     }
     out
+}
+
+/// A silence counts as the idle timeout's when it is at least this share of it: the supervisor
+/// reads a little after the CLI writes, so its clock and the transcript's differ slightly.
+const IDLE_SLACK: f64 = 0.9;
+
+/// The longest stretch in `[from, to]` of invocation `inv` with no CLI output, leaving out the
+/// time the CLI waited on the supervisor (a control request of its own not yet answered).
+pub fn longest_silence(run: &RunArtifacts, inv: u32, from: f64, to: f64) -> f64 {
+    use fake_claude::transcript::Event;
+    use std::collections::BTreeSet;
+    let mut pending: BTreeSet<String> = BTreeSet::new();
+    let mut last = from;
+    let mut longest: f64 = 0.0;
+    for rec in run.transcript.iter().filter(|r| r.inv == inv) {
+        if rec.t < from || rec.t > to {
+            continue;
+        }
+        match &rec.event {
+            Event::Stdout { msgs, .. } => {
+                if pending.is_empty() {
+                    longest = longest.max(rec.t - last);
+                }
+                last = rec.t;
+                for m in msgs.iter().flatten() {
+                    if facts::msg_type(m) == Some("control_request")
+                        && let Some(id) = m.get("request_id").and_then(|v| v.as_str())
+                    {
+                        pending.insert(id.to_string());
+                    }
+                    if facts::msg_type(m) == Some("control_cancel_request")
+                        && let Some(id) = m.get("request_id").and_then(|v| v.as_str())
+                    {
+                        pending.remove(id);
+                    }
+                }
+            }
+            Event::Stdin { msg: Some(m), .. } if facts::msg_type(m) == Some("control_response") => {
+                if let Some(id) = m
+                    .get("response")
+                    .and_then(|r| r.get("request_id"))
+                    .and_then(|v| v.as_str())
+                    && pending.remove(id)
+                    && pending.is_empty()
+                {
+                    // The CLI resumes once answered: the silence starts over.
+                    last = rec.t;
+                }
+            }
+            _ => {}
+        }
+    }
+    if pending.is_empty() {
+        longest = longest.max(to - last);
+    }
+    longest
 }
 
 #[cfg(test)]
@@ -417,6 +495,61 @@ script:
         own.messages[0]["uuid"] = json!("f88bb8a8-724c-41ec-9b39-896a51a8749b");
         let r = run(recs, vec![turn(0, "completed", Some("A1")), own]);
         assert_eq!(turn_attribution(&r, &s), vec![]);
+    }
+
+    #[test]
+    fn an_idle_timeout_needs_a_silence_that_long() {
+        const IDLE: &str = r#"
+name: t
+drive:
+  idle_timeout: 1s
+  turns:
+    - prompt: "one"
+script:
+  - turn: {reply: "A1"}
+"#;
+        let s = scenario(IDLE);
+        let build = |gaps: &[f64]| {
+            let mut t = Tr::new();
+            t.stdin(user("one"));
+            t.prompt_step(T1);
+            for g in gaps {
+                t.t += g;
+                t.out(vec![json!({"type": "keep_alive"})], T1);
+            }
+            t.t += 0.2;
+            let r = t.out(vec![result("A1")], T1);
+            (t.done(), r)
+        };
+        // Silent for 2.5 s: the watchdog was right to fire, though the answer came in time.
+        let (recs, _) = build(&[0.1, 2.5]);
+        let r = run(recs, vec![turn(0, "timeout", None)]);
+        assert_eq!(no_timeout(&r, &s), vec![]);
+        // Output every 0.3 s: never idle.
+        let (recs, res) = build(&[0.3; 8]);
+        let r = run(recs, vec![turn(0, "timeout", None)]);
+        let v = no_timeout(&r, &s);
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].records, vec![res]);
+        assert!(
+            v[0].message.contains("its longest silence was 0.3"),
+            "{}",
+            v[0].message
+        );
+        // A long wait on the supervisor's own answer is no silence of the CLI's.
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        t.prompt_step(T1);
+        t.out(
+            vec![json!({"type": "control_request", "request_id": "p1", "request": {"subtype": "can_use_tool"}})],
+            T1,
+        );
+        t.t += 2.5;
+        t.stdin(json!({"type": "control_response", "response": {"subtype": "success", "request_id": "p1", "response": {}}}));
+        t.t += 0.2;
+        t.out(vec![result("A1")], T1);
+        let r = run(t.done(), vec![turn(0, "timeout", None)]);
+        assert_eq!(no_timeout(&r, &s).len(), 1);
     }
 
     #[test]

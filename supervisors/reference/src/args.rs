@@ -56,6 +56,8 @@ OPTIONS:
                         answer-cancelled        answer a request the CLI cancelled (slow callback)
                         close-stderr            close the CLI's stderr at spawn
                         drop-unterminated-line  a last stdout line without a newline is lost
+                        idle-from-prompt        the idle watchdog is not reset by CLI output
+                        idle-while-waiting      the idle watchdog runs while a callback decides
                       (a switch that cannot exist in the chosen style is a usage error)
     --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
     --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]

@@ -54,7 +54,8 @@ pub enum Bug {
     /// Answer every `hook_callback` with success, even for a callback id never registered: the
     /// hook fails open (FM-29).
     HookFailOpen,
-    /// No turn timeout: a CLI that never answers holds the supervisor for ever (FM-20).
+    /// No turn timeout (and no idle watchdog): a CLI that never answers holds the supervisor
+    /// for ever (FM-20).
     NoTurnTimeout,
     /// A failed write to the CLI's stdin (EPIPE) is ignored: the turn waits for a result that
     /// can never come (FM-19).
@@ -85,12 +86,18 @@ pub enum Bug {
     /// A last stdout line without its newline (the bytes before EOF) is not a line: a result
     /// written so is never read.
     DropUnterminatedLine,
+    /// The idle watchdog is not reset by the CLI's output: it counts from the prompt, so a long
+    /// healthy turn that streams all along is given up as stalled.
+    IdleFromPrompt,
+    /// The idle watchdog runs on while the CLI waits on the supervisor (a slow permission or
+    /// hook callback), so a human taking their time stalls the turn.
+    IdleWhileWaiting,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 28] = [
+const ALL: [(Bug, &str); 30] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -119,6 +126,8 @@ const ALL: [(Bug, &str); 28] = [
     (Bug::AnswerCancelled, "answer-cancelled"),
     (Bug::CloseStderr, "close-stderr"),
     (Bug::DropUnterminatedLine, "drop-unterminated-line"),
+    (Bug::IdleFromPrompt, "idle-from-prompt"),
+    (Bug::IdleWhileWaiting, "idle-while-waiting"),
 ];
 
 impl Bug {
@@ -180,6 +189,10 @@ impl Bug {
                 | ExitZeroIsSuccess,
                 Style::Print,
             ) => Some(NO_STREAM),
+            (IdleFromPrompt | IdleWhileWaiting, Style::Print) => {
+                Some("print mode writes nothing until the end: there is no liveness to watch")
+            }
+            (IdleWhileWaiting, Style::Headless) => Some(NO_CONTROL),
             (DropUnterminatedLine, Style::Print) => Some(
                 "print mode's output is framed by the CLI itself, ending in a newline: a script's \
                  raw bytes are stream-json framing, which print mode does not write",

@@ -34,6 +34,9 @@ pub struct Plan {
     pub mode: Mode,
     pub turns: Vec<TurnPlan>,
     pub turn_timeout: Duration,
+    /// Plan version 2: give a turn up as stalled after this long without any CLI output
+    /// (paused while the CLI waits on us). `None`: no idle watchdog.
+    pub idle_timeout: Option<Duration>,
     /// Hooks to register in `initialize`, in order; the n-th gets callback id `hook_<n>`.
     pub hooks: Vec<HookPlan>,
     /// How the permission callback behaves (answers stay the policy's).
@@ -127,6 +130,8 @@ struct RawPlan {
     #[serde(default)]
     turn_timeout_ms: Option<u64>,
     #[serde(default)]
+    idle_timeout_ms: Option<u64>,
+    #[serde(default)]
     hooks: Vec<HookPlan>,
     #[serde(default)]
     can_use_tool: Behaviour,
@@ -157,11 +162,14 @@ impl Plan {
 
     pub fn parse(text: &str) -> Result<Plan, String> {
         let raw: RawPlan = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if raw.version != 1 {
+        if !(1..=2).contains(&raw.version) {
             return Err(format!(
-                "unsupported plan version {} (this supervisor reads version 1)",
+                "unsupported plan version {} (this supervisor reads versions 1 and 2)",
                 raw.version
             ));
+        }
+        if raw.version == 1 && raw.idle_timeout_ms.is_some() {
+            return Err("idle_timeout_ms needs plan version 2".into());
         }
         // Same default as the scenario model: one turn is a one-shot run, several are multi-turn.
         let mode = raw.mode.unwrap_or(if raw.turns.len() == 1 {
@@ -205,6 +213,7 @@ impl Plan {
             turn_timeout: Duration::from_millis(
                 raw.turn_timeout_ms.unwrap_or(DEFAULT_TURN_TIMEOUT_MS),
             ),
+            idle_timeout: raw.idle_timeout_ms.map(Duration::from_millis),
             hooks: raw.hooks,
             can_use_tool: raw.can_use_tool,
         })
@@ -300,8 +309,8 @@ mod tests {
     fn rejects_bad_plans() {
         let bad = |text: &str| Plan::parse(text).unwrap_err();
         assert!(
-            bad(r#"{"version":2,"mode":"one_shot","turns":[{"prompt":"p"}]}"#)
-                .contains("version 2")
+            bad(r#"{"version":3,"mode":"one_shot","turns":[{"prompt":"p"}]}"#)
+                .contains("version 3")
         );
         assert!(bad(r#"{"version":1,"mode":"one_shot","turns":[]}"#).contains("no turns"));
         assert!(
@@ -314,6 +323,20 @@ mod tests {
         );
         assert!(
             bad(r#"{"version":1,"mode":"sideways","turns":[{"prompt":"p"}]}"#).contains("sideways")
+        );
+    }
+
+    #[test]
+    fn version_2_adds_the_idle_timeout_and_version_1_still_reads() {
+        let v2 = Plan::parse(r#"{"version":2,"turns":[{"prompt":"p"}],"idle_timeout_ms":1500}"#)
+            .unwrap();
+        assert_eq!(v2.idle_timeout, Some(Duration::from_millis(1500)));
+        let v1 = Plan::parse(r#"{"version":1,"turns":[{"prompt":"p"}]}"#).unwrap();
+        assert_eq!(v1.idle_timeout, None);
+        assert!(
+            Plan::parse(r#"{"version":1,"turns":[{"prompt":"p"}],"idle_timeout_ms":5}"#)
+                .unwrap_err()
+                .contains("version 2")
         );
     }
 

@@ -149,6 +149,9 @@ enum Init {
 struct ActiveTurn {
     index: usize,
     deadline: Instant,
+    /// When the CLI last wrote anything (or the prompt went out, or we answered it): the idle
+    /// watchdog counts from here.
+    last_output: Instant,
     interrupt_sent: bool,
     /// The prompt could not be written: when, and why.
     undelivered: Option<(Instant, String)>,
@@ -293,7 +296,9 @@ impl<'a> Session<'a> {
                 .turn
                 .as_ref()
                 .map_or_else(Instant::now, |turn| turn.deadline);
-            self.wait_until(Some(deadline), |s| s.turn.is_none() || s.cli_gone());
+            self.wait_until(Some(deadline), |s| {
+                s.turn.is_none() || s.cli_gone() || s.idle_expired()
+            });
             if self.turn.is_some() {
                 if self.cli_gone() && self.exit_zero_completes() {
                     continue;
@@ -307,8 +312,26 @@ impl<'a> Session<'a> {
                     let error = self.diagnosis(what);
                     self.resolve_outstanding(TurnStatus::Failed, &error);
                     error
+                } else if let Some(idle) = self.plan.idle_timeout.filter(|_| self.idle_expired()) {
+                    // The watchdog, not the deadline: the CLI went silent.
+                    let (idle_ms, timeout_ms) =
+                        (idle.as_millis(), self.plan.turn_timeout.as_millis());
+                    self.report.event(
+                        "turn_timeout",
+                        json!({"turn": index, "which": "idle",
+                        "idle_timeout_ms": idle_ms as u64, "turn_timeout_ms": timeout_ms as u64}),
+                    );
+                    let error = self.diagnosis(&format!(
+                        "stalled: no output from the CLI for idle_timeout_ms ({idle_ms} ms), before the turn deadline ({timeout_ms} ms)"
+                    ));
+                    self.resolve_outstanding(TurnStatus::Timeout, &error);
+                    format!("turn {index} stalled: no output for {idle_ms} ms")
                 } else {
                     let timeout_ms = self.plan.turn_timeout.as_millis();
+                    self.report.event(
+                        "turn_timeout",
+                        json!({"turn": index, "which": "turn", "turn_timeout_ms": timeout_ms as u64}),
+                    );
                     let error = self.diagnosis(&format!(
                         "no result within turn_timeout_ms ({timeout_ms} ms)"
                     ));
@@ -404,6 +427,7 @@ impl<'a> Session<'a> {
         self.turn = Some(ActiveTurn {
             index,
             deadline: written_at + self.turn_timeout(),
+            last_output: written_at,
             interrupt_sent: false,
             undelivered: None,
             blocked: None,
@@ -535,6 +559,7 @@ impl<'a> Session<'a> {
             // true without a new event.
             let wake = [
                 deadline,
+                self.idle_deadline(),
                 self.actions.first().map(|a| a.due),
                 self.owed.next_due(),
                 self.exit.map(|(_, at)| at + PIPE_GRACE),
@@ -703,6 +728,13 @@ impl<'a> Session<'a> {
 
     /// Stream-json lines from the CLI, in order.
     fn handle_stream(&mut self, lines: Vec<StdoutLine>) {
+        // Any line is a sign of life (keep_alive, stream_event, api_retry, task progress, …).
+        // BUG (idle-from-prompt): output does not reset the watchdog.
+        if !self.options.bugs.has(Bug::IdleFromPrompt)
+            && let Some(turn) = &mut self.turn
+        {
+            turn.last_output = Instant::now();
+        }
         // A cancel that arrived in the same read as its request wins: the request gets no answer.
         for line in &lines {
             if let StdoutLine::Json(message) | StdoutLine::Repaired(message) = line
@@ -872,7 +904,37 @@ impl<'a> Session<'a> {
                 continue;
             }
             self.cli.write(&owed.line, Written::Control);
+            // The CLI waited on us until now: the watchdog starts over.
+            if let Some(turn) = &mut self.turn
+                && !self.options.bugs.has(Bug::IdleFromPrompt)
+            {
+                turn.last_output = now;
+            }
         }
+    }
+
+    /// When the idle watchdog fires for the running turn: `idle_timeout` after the CLI's last
+    /// output — never while the CLI waits on us (a slow callback still owes its answer). Print
+    /// mode writes nothing until the end, so it has no liveness to watch.
+    fn idle_deadline(&self) -> Option<Instant> {
+        // BUG (no-turn-timeout): no watchdog of any kind.
+        let idle = self
+            .plan
+            .idle_timeout
+            .filter(|_| !self.options.bugs.has(Bug::NoTurnTimeout))?;
+        if self.options.style.single_json_output() {
+            return None;
+        }
+        // BUG (idle-while-waiting): the watchdog runs on while our own callback decides.
+        if !self.owed.is_empty() && !self.options.bugs.has(Bug::IdleWhileWaiting) {
+            return None;
+        }
+        self.turn.as_ref().map(|turn| turn.last_output + idle)
+    }
+
+    fn idle_expired(&self) -> bool {
+        self.idle_deadline()
+            .is_some_and(|deadline| Instant::now() >= deadline)
     }
 
     /// A tool result for an `AskUserQuestion` call the CLI never asked us about: the CLI resolved
