@@ -262,23 +262,37 @@ pub fn msg_type(msg: &Value) -> Option<&str> {
 /// Every result the fake wrote, in transcript order, classified injected or not.
 pub fn results<'a>(run: &'a RunArtifacts, map: &ScriptMap) -> Vec<ResultRef<'a>> {
     let mut out = Vec::new();
+    // Print mode writes results it held back in one record whose `by` is the last writer's; the
+    // `held` record of each one says which step really wrote it.
+    let mut held: Vec<(u32, &'a Value, Option<&'a str>)> = Vec::new();
     for (i, rec) in run.transcript.iter().enumerate() {
-        if let Event::Stdout {
-            msgs: Some(msgs),
-            by,
-            ..
-        } = &rec.event
-        {
-            for m in msgs.iter().filter(|m| msg_type(m) == Some("result")) {
-                out.push(ResultRef {
-                    record: i,
-                    inv: rec.inv,
-                    t: rec.t,
-                    msg: m,
-                    by: by.as_deref(),
-                    injected: origin_is_injected(m) || map.is_injected_location(by.as_deref()),
-                });
+        match &rec.event {
+            Event::Held { msgs, by } => {
+                for m in msgs.iter().filter(|m| msg_type(m) == Some("result")) {
+                    held.push((rec.inv, m, by.as_deref()));
+                }
             }
+            Event::Stdout {
+                msgs: Some(msgs),
+                by,
+                ..
+            } => {
+                for m in msgs.iter().filter(|m| msg_type(m) == Some("result")) {
+                    let by = held
+                        .iter()
+                        .find(|(inv, h, _)| *inv == rec.inv && *h == m)
+                        .map_or(by.as_deref(), |h| h.2);
+                    out.push(ResultRef {
+                        record: i,
+                        inv: rec.inv,
+                        t: rec.t,
+                        msg: m,
+                        by,
+                        injected: origin_is_injected(m) || map.is_injected_location(by),
+                    });
+                }
+            }
+            _ => {}
         }
     }
     out
