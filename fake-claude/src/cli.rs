@@ -197,6 +197,7 @@ fn record_start(
         profile: profile.version().to_string(),
         scenario: scenario.to_string(),
         version_probe,
+        unix_ms: Some(t.start_unix_ms()),
     });
 }
 

@@ -39,6 +39,10 @@ pub enum Event {
         /// `-v`/`--version` probe: nothing else follows but `exit`.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         version_probe: bool,
+        /// Wall-clock start, milliseconds since the Unix epoch: puts this invocation's `t` on a
+        /// clock the harness shares (report lines are timestamped on arrival).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unix_ms: Option<f64>,
     },
     /// One write(2) to stdout (or one scripted write, if the kernel took it in pieces).
     Stdout {
@@ -201,6 +205,14 @@ impl Transcript {
     /// the last invocation's in it. Only the file's tail is read, so opening costs the same
     /// however many invocations came before; an exclusive `flock` held until this invocation's
     /// first record keeps two invocations starting at once from taking the same number.
+    /// When `t = 0` was on the wall clock, in milliseconds since the Unix epoch.
+    pub fn start_unix_ms(&self) -> f64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(self.start.elapsed()).as_secs_f64() * 1000.0
+    }
+
     pub fn open(path: &Path, start: Instant) -> std::io::Result<Self> {
         let mut file = OpenOptions::new()
             .create(true)
@@ -362,6 +374,7 @@ mod tests {
                 profile: "2.1.330".into(),
                 scenario: "default".into(),
                 version_probe: true,
+                unix_ms: None,
             });
             t.record(Event::Exit { code: 0 });
         }

@@ -421,11 +421,22 @@ fn start_record_has_argv_env_cwd_pid_profile() {
         profile,
         scenario,
         version_probe,
+        unix_ms,
     } = &recs[0].event
     else {
         panic!("first record is not start: {:?}", recs[0]);
     };
     assert_eq!(argv, &["--verbose", "--model=x", "-p", "hi"]);
+    // Its start on the wall clock: within the last minute.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0;
+    assert!(
+        unix_ms.is_some_and(|u| u <= now_ms && now_ms - u < 60_000.0),
+        "{unix_ms:?}"
+    );
     assert_eq!(
         env.get("CLAUDE_CODE_ENTRYPOINT").map(String::as_str),
         Some("sdk-py")

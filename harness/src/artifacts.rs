@@ -24,6 +24,9 @@ pub struct TurnReport {
     /// The supervisor flagged the turn as waiting for a human (absent: no flag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needs_input: Option<bool>,
+    /// When the harness read the line: milliseconds since the adapter was spawned.
+    #[serde(default, skip)]
+    pub at_ms: Option<f64>,
 }
 
 /// The `{"type":"end",...}` line.
@@ -37,6 +40,9 @@ pub struct EndReport {
     pub cli_exit_code: Option<i32>,
     #[serde(default)]
     pub cli_signal: Option<i32>,
+    /// When the harness read the line: milliseconds since the adapter was spawned.
+    #[serde(default, skip)]
+    pub at_ms: Option<f64>,
 }
 
 /// The adapter's report, validated. `problems` lists every way it broke the contract (garbage
@@ -46,6 +52,9 @@ pub struct Report {
     pub turns: Vec<TurnReport>,
     /// `{"type":"event",...}` lines, as written.
     pub events: Vec<Value>,
+    /// When each event line was read (ms since the adapter's spawn), in step with `events`.
+    #[serde(default, skip)]
+    pub event_at_ms: Vec<Option<f64>>,
     pub end: Option<EndReport>,
     pub problems: Vec<String>,
 }
@@ -90,6 +99,9 @@ pub struct RunArtifacts {
     pub stderr_tail: String,
     /// Wall time from spawn to the adapter's exit (or the deadline).
     pub duration: Duration,
+    /// The adapter's spawn on the wall clock (ms since the Unix epoch): with each invocation's
+    /// `unix_ms`, puts transcript records and report lines on one time axis.
+    pub spawned_unix_ms: Option<f64>,
     /// From the adapter's exit to the last fake process being gone.
     pub teardown: Duration,
     /// The supervisor's declared teardown bound.

@@ -17,7 +17,7 @@
 use fake_claude::matcher;
 use fake_claude::scenario::Loaded;
 use fake_claude::scenario::model::{
-    Count, EndExpect, EndStatus, StdinExpect, TurnExpect, TurnStatus,
+    Anchor, Count, EndExpect, EndStatus, StdinExpect, Timing, TurnExpect, TurnStatus,
 };
 use fake_claude::transcript::Event;
 use serde_json::Value;
@@ -80,6 +80,8 @@ pub struct TurnExpectation {
     pub needs_input: Option<Exp<bool>>,
     /// Author-written patterns on the turn's surfaced messages (`expect.turns[i].messages`).
     pub messages: Vec<Exp<StdinExpect>>,
+    /// Author-written: when the turn line must arrive.
+    pub reported: Option<Exp<Timing>>,
 }
 
 fn status_name(s: TurnStatus) -> &'static str {
@@ -161,6 +163,12 @@ fn turn_expectations_with(
                 if let Some(b) = t.needs_input {
                     e.needs_input = Some(Exp {
                         value: b,
+                        origin: origin.clone(),
+                    });
+                }
+                if let Some(r) = t.reported {
+                    e.reported = Some(Exp {
+                        value: r,
                         origin: origin.clone(),
                     });
                 }
@@ -528,6 +536,21 @@ fn check_end(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
             });
         }
     }
+    let timing = pick(|e| e.reported.is_some());
+    if let Some(r) = &timing.reported {
+        let answers = Answers::of(run, scenario);
+        if let Some(v) = check_timing(
+            run,
+            &answers,
+            None,
+            r,
+            end.at_ms,
+            &id("reported"),
+            "the end line",
+        ) {
+            out.push(v);
+        }
+    }
     for (field, want, got) in [
         ("cli_exit_code", code.cli_exit_code, end.cli_exit_code),
         ("cli_signal", signal.cli_signal, end.cli_signal),
@@ -762,6 +785,20 @@ fn check_turn(
         }
     }
 
+    if let Some(r) = &e.reported
+        && let Some(v) = check_timing(
+            run,
+            answers,
+            Some(i),
+            &r.value,
+            t.at_ms,
+            &id("reported"),
+            &format!("turn {n}'s report line"),
+        )
+    {
+        out.push(v);
+    }
+
     for (j, m) in e.messages.iter().enumerate() {
         let hits = t
             .messages
@@ -787,6 +824,143 @@ fn check_turn(
             });
         }
     }
+}
+
+/// Where invocation `inv`'s `t = 0` is on the adapter's clock (ms since its spawn).
+fn invocation_offset_ms(run: &RunArtifacts, inv: u32) -> Option<f64> {
+    let spawned = run.spawned_unix_ms?;
+    run.transcript.iter().find_map(|r| match &r.event {
+        Event::Start {
+            unix_ms: Some(u), ..
+        } if r.inv == inv => Some(u - spawned),
+        _ => None,
+    })
+}
+
+/// A transcript record's time on the adapter's clock.
+fn record_ms(run: &RunArtifacts, i: usize) -> Option<f64> {
+    let r = run.transcript.get(i)?;
+    Some(invocation_offset_ms(run, r.inv)? + r.t * 1000.0)
+}
+
+/// The record an anchor names, for turn `turn` (`None`: the run, for the end line), given when
+/// the line arrived.
+fn anchor_record(
+    run: &RunArtifacts,
+    answers: &Answers,
+    turn: Option<usize>,
+    anchor: Anchor,
+    line_ms: f64,
+) -> Option<usize> {
+    let prompt = match turn {
+        Some(i) => answers.turns.get(i).and_then(|a| a.prompt),
+        None => answers.turns.iter().rev().find_map(|a| a.prompt),
+    };
+    match anchor {
+        Anchor::Prompt => prompt.and_then(|p| p.step_record.or(p.stdin_record)),
+        Anchor::Result => match turn {
+            Some(i) => answers
+                .turns
+                .get(i)
+                .and_then(|a| a.result)
+                .map(|r| r.record),
+            None => answers.results.last().map(|r| r.record),
+        },
+        Anchor::CliExit => {
+            let invs = facts::invocations(run);
+            let inv = match prompt {
+                Some(p) => invs.iter().find(|v| v.inv == p.inv),
+                None => invs.iter().rev().find(|v| !v.version_probe),
+            };
+            inv.and_then(|v| v.end_record)
+        }
+        Anchor::LastOutput => run
+            .transcript
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(i, r)| {
+                matches!(r.event, Event::Stdout { .. })
+                    && record_ms(run, *i).is_some_and(|t| t <= line_ms)
+            })
+            .map(|(i, _)| i),
+    }
+}
+
+fn anchor_name(a: Anchor) -> &'static str {
+    match a {
+        Anchor::Prompt => "the CLI read the prompt",
+        Anchor::Result => "the CLI wrote the result",
+        Anchor::CliExit => "the CLI ended",
+        Anchor::LastOutput => "the CLI's last output",
+    }
+}
+
+/// A `reported` timing: the line (read at `at_ms`) must come within / at least so long after
+/// its anchor.
+fn check_timing(
+    run: &RunArtifacts,
+    answers: &Answers,
+    turn: Option<usize>,
+    timing: &Timing,
+    at_ms: Option<f64>,
+    id: &str,
+    what: &str,
+) -> Option<Violation> {
+    let fail = |message: String, records: Vec<usize>| {
+        Some(Violation {
+            id: id.to_string(),
+            message,
+            records,
+        })
+    };
+    let Some(line) = at_ms else {
+        return fail(format!("{what} has no arrival time to judge"), vec![]);
+    };
+    let Some(rec) = anchor_record(run, answers, turn, timing.after, line) else {
+        return fail(
+            format!(
+                "{what} is timed from when {}, which the transcript does not show",
+                anchor_name(timing.after)
+            ),
+            vec![],
+        );
+    };
+    let Some(anchor) = record_ms(run, rec) else {
+        return fail(
+            format!("{what}: the transcript has no wall-clock start to time record #{rec} by"),
+            vec![rec],
+        );
+    };
+    let after = line - anchor;
+    let secs = |ms: f64| format!("{:.2} s", ms / 1000.0);
+    if let Some(w) = timing.within.map(|m| m.0 as f64)
+        && after > w
+    {
+        return fail(
+            format!(
+                "{what} arrived {} after {} (record #{rec}); expected within {}",
+                secs(after),
+                anchor_name(timing.after),
+                secs(w)
+            ),
+            vec![rec],
+        );
+    }
+    if let Some(l) = timing.at_least.map(|m| m.0 as f64)
+        && after < l
+    {
+        return fail(
+            format!(
+                "{what} arrived {} after {} (record #{rec}); expected at least {}",
+                secs(after.max(0.0)),
+                anchor_name(timing.after),
+                secs(l)
+            ),
+            vec![rec],
+        );
+    }
+    None
 }
 
 /// Whether `hits` satisfies an expected `count` (absent: at least one), and the wording of it.
@@ -1306,6 +1480,7 @@ script:
             error: None,
             cli_exit_code: Some(0),
             cli_signal: None,
+            at_ms: None,
         });
         let v: Vec<Violation> = check(&r, &s)
             .into_iter()
@@ -1350,6 +1525,65 @@ script:
                 .iter()
                 .any(|v| v.message == "expected an end line but the report has none")
         );
+    }
+
+    #[test]
+    fn timings_put_report_lines_and_records_on_one_clock() {
+        let yaml = r#"
+name: timed
+drive: {turns: [{prompt: one}]}
+expect:
+  turns:
+    - status: failed
+      reported: {after: cli_exit, within: 2s}
+  end:
+    reported: {after: last_output, at_least: 1s}
+script:
+  - turn: {reply: x}
+"#;
+        let s = scenario(yaml);
+        let mut t = Tr::new();
+        t.stdin(user("one"));
+        t.prompt_step("/repo/scenarios/test.yaml:10:5");
+        t.out(vec![json!({"type": "system", "subtype": "init"})], "x");
+        let exit = t.exit(1);
+        let mut recs = t.done();
+        // The invocation started 500 ms after the adapter's spawn.
+        if let Event::Start { unix_ms, .. } = &mut recs[0].event {
+            *unix_ms = Some(1_000_500.0);
+        }
+        let exit_ms = 500.0 + recs[exit].t * 1000.0;
+        let mut r = run(recs, vec![failed(0, "exit code 1")]);
+        r.spawned_unix_ms = Some(1_000_000.0);
+        // Reported 0.3 s after the exit; the end line 1.5 s after the last output.
+        r.report.turns[0].at_ms = Some(exit_ms + 300.0);
+        r.report.end.as_mut().unwrap().at_ms = Some(exit_ms + 1500.0);
+        assert_eq!(check(&r, &s), vec![]);
+        // Reported at the turn timeout instead; the end line too soon.
+        r.report.turns[0].at_ms = Some(exit_ms + 9_000.0);
+        r.report.end.as_mut().unwrap().at_ms = Some(exit_ms + 200.0);
+        let v = check(&r, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["expect.turns[0].reported", "expect.end.reported"],
+            "{v:#?}"
+        );
+        assert!(
+            v[0].message.contains("arrived 9.00 s after the CLI ended")
+                && v[0].message.contains("expected within 2.00 s"),
+            "{}",
+            v[0].message
+        );
+        assert_eq!(v[0].records, vec![exit]);
+        assert!(
+            v[1].message.contains("expected at least 1.00 s"),
+            "{}",
+            v[1].message
+        );
+        // Without a wall-clock start the timing cannot be judged: it says so.
+        r.spawned_unix_ms = None;
+        assert!(check(&r, &s)[0].message.contains("no wall-clock start"));
     }
 
     #[test]

@@ -292,6 +292,43 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
+/// In raw bytes that carry JSON (a result written with `newline: false` or cut short), time
+/// fields (`"duration_ms":1234`) as `"duration_ms":[time]`, so the text is the same every run.
+fn raw_time_fields(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        if b[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+            j += 1;
+        }
+        if j + 1 < b.len() && b[j] == b'"' && b[j + 1] == b':' && is_time_key(&s[start..j]) {
+            let num = j + 2;
+            let mut k = num;
+            while k < b.len() && (b[k].is_ascii_digit() || b[k] == b'.' || b[k] == b'-') {
+                k += 1;
+            }
+            if k > num {
+                out.push_str(&s[copied..num]);
+                out.push_str("[time]");
+                copied = k;
+            }
+            i = k.max(j + 1);
+            continue;
+        }
+        i = j.max(i + 1);
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
 fn is_time_key(k: &str) -> bool {
     matches!(
         k,
@@ -530,7 +567,7 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
                         _ => String::new(),
                     };
                     match String::from_utf8(all) {
-                        Ok(t) => format!("{at} raw {}{split}", r.quote(&t)),
+                        Ok(t) => format!("{at} raw {}{split}", r.quote(&raw_time_fields(&t))),
                         Err(e) => format!(
                             "{at} raw {} bytes, not UTF-8: {}{split}",
                             e.as_bytes().len(),
@@ -1068,6 +1105,17 @@ mod tests {
             vec![json!({"uuid": "99999999-1111-4222-8333-000000000000"})];
         let text = normalized_run(&other, &verdict());
         assert!(text.contains("[uuid-4]"), "{text}");
+    }
+
+    #[test]
+    fn time_fields_in_raw_json_are_redacted() {
+        assert_eq!(
+            raw_time_fields(
+                r#"{"duration_api_ms":5,"x":"duration_ms","total_cost_usd":0.1,"duration_ms":12.5}"#
+            ),
+            r#"{"duration_api_ms":[time],"x":"duration_ms","total_cost_usd":0.1,"duration_ms":[time]}"#
+        );
+        assert_eq!(raw_time_fields("not json \"t\":"), "not json \"t\":");
     }
 
     #[test]

@@ -57,6 +57,37 @@ pub fn parse(stdout: &[u8], truncated: bool, plan_turns: Option<usize>) -> Repor
     r
 }
 
+/// Put arrival times on the parsed lines: `times[k]` is when line k+1 of `stdout` was read (ms
+/// since the adapter's spawn). Lines are matched in order by type, as `parse` read them.
+pub fn stamp(r: &mut Report, stdout: &[u8], times: &[f64]) {
+    let body = stdout.strip_suffix(b"\n").unwrap_or(stdout);
+    let (mut turns, mut events, mut ended) = (0usize, 0usize, false);
+    r.event_at_ms = vec![None; r.events.len()];
+    for (k, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let at = times.get(k).copied();
+        let Ok(v) = serde_json::from_slice::<Value>(raw) else {
+            continue;
+        };
+        match v.get("type").and_then(Value::as_str) {
+            Some("turn") if turns < r.turns.len() => {
+                r.turns[turns].at_ms = at;
+                turns += 1;
+            }
+            Some("event") if events < r.events.len() => {
+                r.event_at_ms[events] = at;
+                events += 1;
+            }
+            Some("end") if !ended => {
+                if let Some(end) = &mut r.end {
+                    end.at_ms = at;
+                }
+                ended = true;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One line. Returns `Some(true)` when it was a valid end line.
 fn line(r: &mut Report, n: usize, raw: &[u8]) -> Option<bool> {
     let bad = |r: &mut Report, why: String| r.problems.push(format!("line {n}: {why}"));
@@ -173,6 +204,7 @@ fn turn(r: &mut Report, n: usize, obj: &Map<String, Value>) {
         error,
         messages,
         needs_input,
+        at_ms: None,
     });
 }
 
@@ -203,6 +235,7 @@ fn end(r: &mut Report, n: usize, obj: &Map<String, Value>) -> bool {
         error,
         cli_exit_code,
         cli_signal,
+        at_ms: None,
     });
     true
 }

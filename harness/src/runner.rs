@@ -95,6 +95,7 @@ pub fn run(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<RunArtifacts,
         outcome.stdout_truncated,
         Some(drive.turns.len()),
     );
+    report::stamp(&mut report, &outcome.stdout, &outcome.stdout_times);
     if !outcome.stdout_complete {
         report.problems.push(
             "the adapter's stdout was still open after teardown (something kept the pipe)".into(),
@@ -111,6 +112,7 @@ pub fn run(ctx: &Context, sup: &Supervisor, case: &Case) -> Result<RunArtifacts,
         adapter_exit: outcome.exit,
         stderr_tail: outcome.stderr_tail,
         duration: outcome.duration,
+        spawned_unix_ms: Some(outcome.spawned_unix_ms),
         teardown: outcome.teardown,
         teardown_bound: sup.timeouts.teardown,
         leftovers: outcome.leftovers,
@@ -260,6 +262,10 @@ pub struct Supervised {
     pub duration: Duration,
     pub teardown: Duration,
     pub leftovers: Vec<Leftover>,
+    /// When each stdout line arrived, ms since the spawn.
+    pub stdout_times: Vec<f64>,
+    /// The spawn on the wall clock, ms since the Unix epoch.
+    pub spawned_unix_ms: f64,
 }
 
 /// Spawn `cmd` in its own process group, capture its output, enforce `deadline`, and tear the
@@ -275,6 +281,11 @@ pub fn supervise(
         .stderr(Stdio::piped())
         .process_group(0);
     let start = Instant::now();
+    let spawned_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        * 1000.0;
     let spawned = {
         let _shared = FORK_LOCK.read().unwrap_or_else(|e| e.into_inner());
         cmd.spawn()
@@ -291,6 +302,8 @@ pub fn supervise(
                 duration: start.elapsed(),
                 teardown: Duration::ZERO,
                 leftovers: Vec::new(),
+                stdout_times: Vec::new(),
+                spawned_unix_ms,
             };
         }
     };
@@ -304,8 +317,8 @@ pub fn supervise(
     .into_iter()
     .flatten()
     .collect();
-    let stdout = Capture::start(child.stdout.take(), REPORT_LIMIT, false);
-    let stderr = Capture::start(child.stderr.take(), STDERR_TAIL, true);
+    let stdout = Capture::start(child.stdout.take(), REPORT_LIMIT, false, start);
+    let stderr = Capture::start(child.stderr.take(), STDERR_TAIL, true, start);
 
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
@@ -358,7 +371,8 @@ pub fn supervise(
         kill_pids(&holders.iter().map(|p| p.pid).collect::<Vec<_>>());
     }
 
-    let (stdout, stdout_truncated, stdout_complete) = stdout.finish(Duration::from_secs(2));
+    let (stdout, stdout_truncated, stdout_complete, stdout_times) =
+        stdout.finish_timed(Duration::from_secs(2));
     let (stderr, _, _) = stderr.finish(Duration::from_secs(2));
     Supervised {
         exit,
@@ -369,6 +383,8 @@ pub fn supervise(
         duration,
         teardown,
         leftovers,
+        stdout_times,
+        spawned_unix_ms,
     }
 }
 
@@ -448,22 +464,40 @@ fn kill_pids(pids: &[i32]) {
 /// the last `limit` bytes. It keeps draining past the limit so the writer never blocks.
 struct Capture {
     buf: Arc<Mutex<(Vec<u8>, bool)>>,
+    /// After each read: bytes read so far, and when (ms since `origin`).
+    arrivals: Arc<Mutex<Vec<(usize, f64)>>>,
     done: mpsc::Receiver<()>,
     eof: std::cell::Cell<bool>,
 }
 
 impl Capture {
-    fn start(pipe: Option<impl Read + Send + 'static>, limit: usize, tail: bool) -> Capture {
+    fn start(
+        pipe: Option<impl Read + Send + 'static>,
+        limit: usize,
+        tail: bool,
+        origin: Instant,
+    ) -> Capture {
         let buf = Arc::new(Mutex::new((Vec::new(), false)));
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
         let (tx, done) = mpsc::channel();
         let shared = Arc::clone(&buf);
+        let times = Arc::clone(&arrivals);
         thread::spawn(move || {
             if let Some(mut pipe) = pipe {
                 let mut chunk = vec![0u8; 64 << 10];
+                let mut total = 0usize;
                 loop {
                     match pipe.read(&mut chunk) {
                         Ok(0) => break,
                         Ok(n) => {
+                            total += n;
+                            if !tail {
+                                let at = origin.elapsed().as_secs_f64() * 1000.0;
+                                times
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .push((total, at));
+                            }
                             let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
                             let (data, cut) = &mut *g;
                             if tail {
@@ -488,6 +522,7 @@ impl Capture {
         });
         Capture {
             buf,
+            arrivals,
             done,
             eof: std::cell::Cell::new(false),
         }
@@ -506,6 +541,36 @@ impl Capture {
         let eof = self.eof_within(wait);
         let g = self.buf.lock().unwrap_or_else(|e| e.into_inner());
         (g.0.clone(), g.1, eof)
+    }
+
+    /// [`Capture::finish`], with when each line arrived.
+    fn finish_timed(self, wait: Duration) -> (Vec<u8>, bool, bool, Vec<f64>) {
+        let eof = self.eof_within(wait);
+        let (bytes, cut) = {
+            let g = self.buf.lock().unwrap_or_else(|e| e.into_inner());
+            (g.0.clone(), g.1)
+        };
+        let times = self.line_times(&bytes);
+        (bytes, cut, eof, times)
+    }
+
+    /// When each line of what was read arrived: the time of the read that brought its newline
+    /// (or its last byte).
+    fn line_times(&self, bytes: &[u8]) -> Vec<f64> {
+        let arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        let mut k = 0;
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let mut end = 0usize;
+        for line in body.split(|&b| b == b'\n') {
+            end += line.len() + 1;
+            let last = end.min(bytes.len());
+            while k < arrivals.len() && arrivals[k].0 < last {
+                k += 1;
+            }
+            out.push(arrivals.get(k).or(arrivals.last()).map_or(0.0, |a| a.1));
+        }
+        out
     }
 }
 

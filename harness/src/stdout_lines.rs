@@ -127,6 +127,7 @@ mod tests {
             profile: "2.1.330".into(),
             scenario: "s".into(),
             version_probe: false,
+            unix_ms: None,
         })
     }
 

@@ -33,13 +33,13 @@ const MERGED_RECORDS: usize = 5;
 const MERGE_OVER: usize = 3;
 
 /// One mistake repeated on every line (a supervisor that writes thousands of bad stdin lines)
-/// is one violation: more than [`MERGE_OVER`] violations of the same id whose messages differ
-/// only in numbers and quoted excerpts are merged into the first, with a count and the first
-/// records. Order is kept.
+/// is one violation: more than [`MERGE_OVER`] violations whose ids and messages differ only in
+/// numbers and quoted excerpts (`expect.turns[26].output`, `expect.turns[27].output`, …) are
+/// merged into the first, with a count and the first records. Order is kept.
 pub fn collapse(violations: Vec<Violation>) -> Vec<Violation> {
     let keys: Vec<(String, String)> = violations
         .iter()
-        .map(|v| (v.id.clone(), shape(&v.message)))
+        .map(|v| (shape(&v.id), shape(&v.message)))
         .collect();
     let mut counts: std::collections::HashMap<&(String, String), usize> = Default::default();
     for k in &keys {
@@ -156,6 +156,31 @@ mod tests {
         // A different mistake, or another invariant's, stays apart.
         assert!(got[2].message.contains("unknown message type"));
         assert_eq!(got[3].id, "no-write-after-close");
+    }
+
+    #[test]
+    fn the_same_expectation_failing_turn_after_turn_is_one_violation() {
+        let all: Vec<Violation> = (25..50)
+            .map(|i| {
+                v(
+                    &format!("expect.turns[{i}].output"),
+                    &format!(
+                        "turn {}: expected output \"Q{}\" but got \"Q{i}\"",
+                        i + 1,
+                        i + 1
+                    ),
+                    vec![i],
+                )
+            })
+            .collect();
+        let got = collapse(all);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "expect.turns[25].output");
+        assert!(
+            got[0]
+                .message
+                .contains("and 24 more like it (25 times in all")
+        );
     }
 
     #[test]

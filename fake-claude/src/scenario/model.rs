@@ -414,6 +414,9 @@ pub struct EndExpect {
         skip_serializing_if = "Option::is_none"
     )]
     pub cli_signal: Option<Option<i32>>,
+    /// When the end line must arrive (see `expect.turns[].reported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Timing>,
 }
 
 /// A field that may be written as `null`: present-and-null is `Some(None)`, absent is `None`.
@@ -473,6 +476,39 @@ pub struct TurnExpect {
     /// summaries: `type`, `subtype`, `text`, ...), each with an optional exact `count`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<StdinExpect>,
+    /// When the turn's report line must arrive, relative to a record of the run: `{after:
+    /// cli_exit, within: 2s}` (the failure is reported promptly), `{after: last_output,
+    /// at_least: 1s}` (given up by the idle watchdog, not sooner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Timing>,
+}
+
+/// A report line's arrival, measured on one clock with the transcript's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// The record it is measured from.
+    pub after: Anchor,
+    /// At most this long after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Millis>,
+    /// At least this long after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<Millis>,
+}
+
+/// A point of the run a report line is timed against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// The CLI read the turn's prompt (for `end`: the last prompt).
+    Prompt,
+    /// The CLI wrote the turn's result (for `end`: the last result).
+    Result,
+    /// The CLI process that had the prompt ended (for `end`: the last one).
+    CliExit,
+    /// The CLI's last stdout write before the line arrived.
+    LastOutput,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -452,6 +452,7 @@ mod tests {
             error: Some("CLI failed".into()),
             cli_exit_code: None,
             cli_signal: None,
+            at_ms: None,
         });
         let v = errors_surfaced(&r, &s);
         assert_eq!(v.len(), 1);

@@ -28,11 +28,13 @@ pub fn run(transcript: Vec<Record>, turns: Vec<TurnReport>) -> RunArtifacts {
         report: Report {
             turns,
             events: vec![],
+            event_at_ms: vec![],
             end: Some(EndReport {
                 status: "ok".into(),
                 error: None,
                 cli_exit_code: Some(0),
                 cli_signal: None,
+                at_ms: None,
             }),
             problems: vec![],
         },
@@ -40,6 +42,7 @@ pub fn run(transcript: Vec<Record>, turns: Vec<TurnReport>) -> RunArtifacts {
         adapter_exit: AdapterExit::Code(0),
         stderr_tail: String::new(),
         duration: Duration::from_secs(5),
+        spawned_unix_ms: None,
         teardown: Duration::from_millis(10),
         teardown_bound: Duration::from_secs(5),
         leftovers: vec![],
@@ -54,6 +57,7 @@ pub fn turn(index: usize, status: &str, output: Option<&str>) -> TurnReport {
         error: None,
         messages: vec![],
         needs_input: None,
+        at_ms: None,
     }
 }
 
@@ -65,6 +69,7 @@ pub fn failed(index: usize, error: &str) -> TurnReport {
         error: Some(error.into()),
         messages: vec![],
         needs_input: None,
+        at_ms: None,
     }
 }
 
@@ -128,6 +133,7 @@ impl Tr {
             profile: "2.1.330".into(),
             scenario: "/repo/scenarios/test.yaml".into(),
             version_probe: false,
+            unix_ms: None,
         })
     }
 

@@ -92,12 +92,15 @@ pub enum Bug {
     /// The idle watchdog runs on while the CLI waits on the supervisor (a slow permission or
     /// hook callback), so a human taking their time stalls the turn.
     IdleWhileWaiting,
+    /// The stdout reader keeps a session-wide byte budget (a buffer that only grows): past
+    /// 10 MiB in one process it fails, however small each line is.
+    CumulativeReadLimit,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 30] = [
+const ALL: [(Bug, &str); 31] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -128,6 +131,7 @@ const ALL: [(Bug, &str); 30] = [
     (Bug::DropUnterminatedLine, "drop-unterminated-line"),
     (Bug::IdleFromPrompt, "idle-from-prompt"),
     (Bug::IdleWhileWaiting, "idle-while-waiting"),
+    (Bug::CumulativeReadLimit, "cumulative-read-limit"),
 ];
 
 impl Bug {

@@ -106,8 +106,14 @@ impl Spawned {
 
     /// Starts the reader, drain, waiter and writer threads. `stderr` other than
     /// [`StderrReading::Live`] is a bug switch (`no-stderr-drain`, `close-stderr`).
-    /// `keep_unterminated: false` is the `drop-unterminated-line` bug.
-    pub fn start(self, stderr_reading: StderrReading, keep_unterminated: bool) -> Running {
+    /// `keep_unterminated: false` is the `drop-unterminated-line` bug; a `read_limit` the
+    /// `cumulative-read-limit` bug.
+    pub fn start(
+        self,
+        stderr_reading: StderrReading,
+        keep_unterminated: bool,
+        read_limit: Option<u64>,
+    ) -> Running {
         let Spawned {
             child,
             stdin,
@@ -121,7 +127,7 @@ impl Spawned {
         let tx = events.clone();
         thread::Builder::new()
             .name("cli-stdout".into())
-            .spawn(move || read_stdout(stdout, tx, keep_unterminated))
+            .spawn(move || read_stdout(stdout, tx, keep_unterminated, read_limit))
             .expect("spawn the stdout reader");
         let (tx, tail) = (events.clone(), stderr_tail.clone());
         let (exited_tx, exited_rx) = mpsc::channel::<()>();
@@ -243,12 +249,32 @@ fn encode(line: &Value) -> Vec<u8> {
 /// Reads stdout line by line with a growable buffer (a line can be many MB). Lines that arrived
 /// together are sent together, so a `control_cancel_request` that follows its request in the
 /// same read is seen before the request is answered. A final line without `\n` still counts.
-fn read_stdout(stdout: ChildStdout, events: Sender<CliEvent>, keep_unterminated: bool) {
+fn read_stdout(
+    stdout: ChildStdout,
+    events: Sender<CliEvent>,
+    keep_unterminated: bool,
+    read_limit: Option<u64>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut batch = Vec::new();
+    let mut total: u64 = 0;
     loop {
         let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line) {
+        let got = reader.read_until(b'\n', &mut line);
+        if let (Ok(n), Some(limit)) = (&got, read_limit) {
+            total += *n as u64;
+            if total > limit {
+                // BUG (cumulative-read-limit): a buffer that only grows, capped for the session.
+                if !batch.is_empty() {
+                    let _ = events.send(CliEvent::Stdout(std::mem::take(&mut batch)));
+                }
+                let _ = events.send(CliEvent::StdoutClosed {
+                    error: Some(format!("stdout read limit of {limit} bytes exceeded")),
+                });
+                return;
+            }
+        }
+        match got {
             Ok(0) => {
                 if !batch.is_empty() {
                     let _ = events.send(CliEvent::Stdout(std::mem::take(&mut batch)));

@@ -104,6 +104,10 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
             StderrReading::Live
         },
         !options.bugs.has(Bug::DropUnterminatedLine),
+        options
+            .bugs
+            .has(Bug::CumulativeReadLimit)
+            .then_some(10 << 20),
     );
     let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
