@@ -17,7 +17,8 @@
 use fake_claude::matcher;
 use fake_claude::scenario::Loaded;
 use fake_claude::scenario::model::{
-    Anchor, Count, EndExpect, EndStatus, StdinExpect, Timing, TurnExpect, TurnStatus,
+    Anchor, Count, EndExpect, EndStatus, Expectations, PolicyExpectations, StdinExpect, Timing,
+    TurnExpect, TurnStatus,
 };
 use fake_claude::transcript::Event;
 use serde_json::Value;
@@ -378,25 +379,7 @@ pub fn check(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
 
 /// `expect.events` (then the policy's): patterns over the report's event lines.
 fn check_events(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
-    let exp = &scenario.scenario.expect;
-    let mut all: Vec<(String, &StdinExpect)> = exp
-        .events
-        .iter()
-        .enumerate()
-        .map(|(j, s)| (format!("expect.events[{j}]"), s))
-        .collect();
-    if let Some((name, pe)) = run
-        .policy
-        .as_deref()
-        .and_then(|p| exp.by_policy.get_key_value(p))
-    {
-        all.extend(
-            pe.events
-                .iter()
-                .enumerate()
-                .map(|(j, s)| (format!("expect.by_policy.{name}.events[{j}]"), s)),
-        );
-    }
+    let all = patterns(run, scenario, "events", |e| &e.events, |p| &p.events);
     let events = &run.report.events;
     for (id, s) in all {
         let hits: Vec<usize> = events
@@ -409,11 +392,7 @@ fn check_events(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>)
         if ok {
             continue;
         }
-        let because = s
-            .because
-            .as_deref()
-            .map(|b| format!(" ({b})"))
-            .unwrap_or_default();
+        let because = because(s);
         let found = if hits.is_empty() {
             let names: Vec<&str> = events
                 .iter()
@@ -1040,14 +1019,20 @@ pub fn stdin_messages(run: &RunArtifacts) -> Vec<(usize, &Value)> {
         .collect()
 }
 
-fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
-    let msgs = stdin_messages(run);
+/// A pattern section's entries with their ids: the general ones (`expect.<section>[j]`), then
+/// those of the supervisor's policy (`expect.by_policy.<policy>.<section>[j]`).
+fn patterns<'s>(
+    run: &RunArtifacts,
+    scenario: &'s Loaded,
+    section: &str,
+    general: fn(&Expectations) -> &Vec<StdinExpect>,
+    of_policy: fn(&PolicyExpectations) -> &Vec<StdinExpect>,
+) -> Vec<(String, &'s StdinExpect)> {
     let exp = &scenario.scenario.expect;
-    let mut all: Vec<(String, &StdinExpect)> = exp
-        .stdin
+    let mut all: Vec<(String, &StdinExpect)> = general(exp)
         .iter()
         .enumerate()
-        .map(|(j, s)| (format!("expect.stdin[{j}]"), s))
+        .map(|(j, s)| (format!("expect.{section}[{j}]"), s))
         .collect();
     if let Some((name, pe)) = run
         .policy
@@ -1055,12 +1040,18 @@ fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) 
         .and_then(|p| exp.by_policy.get_key_value(p))
     {
         all.extend(
-            pe.stdin
+            of_policy(pe)
                 .iter()
                 .enumerate()
-                .map(|(j, s)| (format!("expect.by_policy.{name}.stdin[{j}]"), s)),
+                .map(|(j, s)| (format!("expect.by_policy.{name}.{section}[{j}]"), s)),
         );
     }
+    all
+}
+
+fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
+    let msgs = stdin_messages(run);
+    let all = patterns(run, scenario, "stdin", |e| &e.stdin, |p| &p.stdin);
     for (id, s) in all {
         let hits: Vec<usize> = msgs
             .iter()
@@ -1071,11 +1062,7 @@ fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) 
         if ok {
             continue;
         }
-        let because = s
-            .because
-            .as_deref()
-            .map(|b| format!(" ({b})"))
-            .unwrap_or_default();
+        let because = because(s);
         let mut records = hits.clone();
         let found = if hits.is_empty() {
             match closest(&s.pattern, &msgs) {
@@ -1097,6 +1084,14 @@ fn check_stdin(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) 
             records,
         });
     }
+}
+
+/// ` (why it matters)`, or nothing.
+fn because(s: &StdinExpect) -> String {
+    s.because
+        .as_deref()
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default()
 }
 
 /// The first message of the pattern's `type` (any message if the pattern has none), with why it
