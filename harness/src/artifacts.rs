@@ -24,6 +24,9 @@ pub struct TurnReport {
     /// The supervisor flagged the turn as waiting for a human (absent: no flag).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needs_input: Option<bool>,
+    /// The session id the supervisor reports for the turn (what a resume continues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// When the harness read the line: milliseconds since the adapter was spawned.
     #[serde(default, skip)]
     pub at_ms: Option<f64>,

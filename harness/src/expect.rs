@@ -373,6 +373,7 @@ pub fn check(run: &RunArtifacts, scenario: &Loaded) -> Vec<Violation> {
     check_stdin(run, scenario, &mut out);
     check_events(run, scenario, &mut out);
     check_end(run, scenario, &mut out);
+    check_invocations(run, scenario, &mut out);
     check_script(run, &mut out);
     out
 }
@@ -419,6 +420,77 @@ fn check_events(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>)
             ),
             records: vec![],
         });
+    }
+}
+
+/// `expect.invocations`: how many CLI processes ran (probes not counted), and their argv.
+fn check_invocations(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violation>) {
+    let Some(exp) = &scenario.scenario.expect.invocations else {
+        return;
+    };
+    let ran: Vec<(usize, &Vec<String>)> = run
+        .transcript
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.event {
+            Event::Start {
+                argv,
+                version_probe: false,
+                ..
+            } => Some((i, argv)),
+            _ => None,
+        })
+        .collect();
+    let records: Vec<usize> = ran.iter().map(|(i, _)| *i).collect();
+    let (ok, want) = count_wanted(exp.count, ran.len(), "CLI process");
+    if !ok {
+        out.push(Violation {
+            id: "expect.invocations.count".into(),
+            message: format!(
+                "expected {want} (version probes not counted): {} ran ({})",
+                ran.len(),
+                recs(&records)
+            ),
+            records: records.clone(),
+        });
+    }
+    for (j, a) in exp.argv.iter().enumerate() {
+        let id = format!("expect.invocations.argv[{j}]");
+        let Some((rec, argv)) = (a.invocation as usize)
+            .checked_sub(1)
+            .and_then(|k| ran.get(k))
+        else {
+            out.push(Violation {
+                id,
+                message: format!(
+                    "expected CLI process {} to check its argv, but {} ran",
+                    a.invocation,
+                    ran.len()
+                ),
+                records: records.clone(),
+            });
+            continue;
+        };
+        let missing: Vec<&String> = a.contains.iter().filter(|c| !argv.contains(c)).collect();
+        let present: Vec<&String> = a.excludes.iter().filter(|c| argv.contains(c)).collect();
+        if !missing.is_empty() || !present.is_empty() {
+            let mut why = Vec::new();
+            if !missing.is_empty() {
+                why.push(format!("it lacks {missing:?}"));
+            }
+            if !present.is_empty() {
+                why.push(format!("it has {present:?}"));
+            }
+            out.push(Violation {
+                id,
+                message: format!(
+                    "CLI process {} (record #{rec}) was started with {argv:?}: {}",
+                    a.invocation,
+                    why.join(" and ")
+                ),
+                records: vec![*rec],
+            });
+        }
     }
 }
 
@@ -944,18 +1016,23 @@ fn check_timing(
 
 /// Whether `hits` satisfies an expected `count` (absent: at least one), and the wording of it.
 pub fn count_wanted(count: Option<Count>, hits: usize, what: &str) -> (bool, String) {
+    let many = if what.ends_with('s') {
+        format!("{what}es")
+    } else {
+        format!("{what}s")
+    };
     let plural = |k: u32| {
         if k == 1 {
             what.to_string()
         } else {
-            format!("{what}s")
+            many.clone()
         }
     };
     match count {
         None => (hits > 0, format!("at least one {what}")),
         Some(Count::Exactly(0)) => (hits == 0, format!("no {what}")),
         Some(Count::Exactly(1)) => (hits == 1, format!("exactly one {what}")),
-        Some(Count::Exactly(k)) => (hits == k as usize, format!("exactly {k} {what}s")),
+        Some(Count::Exactly(k)) => (hits == k as usize, format!("exactly {k} {many}")),
         Some(Count::Range(r)) => {
             let lo = r.at_least.unwrap_or(0);
             let ok = hits >= lo as usize && r.at_most.is_none_or(|hi| hits <= hi as usize);
@@ -963,7 +1040,7 @@ pub fn count_wanted(count: Option<Count>, hits: usize, what: &str) -> (bool, Str
                 (Some(lo), Some(hi)) => format!("between {lo} and {hi} {}", plural(hi)),
                 (Some(lo), None) => format!("at least {lo} {}", plural(lo)),
                 (None, Some(hi)) => format!("at most {hi} {}", plural(hi)),
-                (None, None) => format!("any number of {what}s"),
+                (None, None) => format!("any number of {many}"),
             };
             (ok, want)
         }
@@ -1579,6 +1656,74 @@ script:
         // Without a wall-clock start the timing cannot be judged: it says so.
         r.spawned_unix_ms = None;
         assert!(check(&r, &s)[0].message.contains("no wall-clock start"));
+    }
+
+    #[test]
+    fn invocations_are_counted_without_probes_and_their_argv_checked() {
+        let yaml = r#"
+name: inv
+expect:
+  invocations:
+    count: 2
+    argv:
+      - {invocation: 1, excludes: ["--resume"]}
+      - {invocation: 2, contains: ["--resume", "--verbose"]}
+      - {invocation: 3, contains: ["x"]}
+script: []
+"#;
+        let s = scenario(yaml);
+        let start = |argv: &[&str], probe: bool| Event::Start {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            env: Default::default(),
+            cwd: "/w".into(),
+            pid: 1,
+            profile: "2.1.330".into(),
+            scenario: "s".into(),
+            version_probe: probe,
+            unix_ms: None,
+        };
+        let rec = |inv: u32, event: Event| fake_claude::transcript::Record { inv, t: 0.0, event };
+        let recs = vec![
+            rec(1, start(&["--verbose"], false)),
+            rec(2, start(&["-v"], true)),
+            rec(3, start(&["--verbose", "--resume", "abc"], false)),
+        ];
+        let r = run(recs, vec![]);
+        let v = check(&r, &s);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        // Tr::new() starts invocation 1 (no --resume); the probe does not count.
+        assert_eq!(ids, ["expect.invocations.argv[2]"], "{v:#?}");
+        assert!(
+            v[0].message.contains("expected CLI process 3"),
+            "{}",
+            v[0].message
+        );
+        let bad = scenario(
+            "name: inv
+expect:
+  invocations:
+    count: {at_least: 3}
+    argv:
+      - {invocation: 1, contains: [\"--resume\"]}
+script: []
+",
+        );
+        let v = check(&run(Tr::new().done(), vec![]), &bad);
+        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["expect.invocations.count", "expect.invocations.argv[0]"]
+        );
+        assert!(
+            v[0].message.contains("at least 3 CLI processes"),
+            "{}",
+            v[0].message
+        );
+        assert!(
+            v[1].message.contains("it lacks [\"--resume\"]"),
+            "{}",
+            v[1].message
+        );
     }
 
     #[test]

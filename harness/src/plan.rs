@@ -11,7 +11,8 @@
 use fake_claude::scenario::model::{Drive, DriveHook, DriveMode, DriveTurn};
 use serde_json::{Map, Value, json};
 
-/// Plan format version: 1, or 2 when the plan uses what version 2 added (`idle_timeout_ms`), so
+/// Plan format version: 1, or 2 when the plan uses what version 2 added (`idle_timeout_ms`,
+/// `turns[].resume`), so
 /// adapters that read only version 1 keep working on every plan that does not need it.
 pub const VERSION: u64 = 1;
 pub const VERSION_2: u64 = 2;
@@ -38,7 +39,7 @@ pub fn build(scenario_id: &str, drive: &Drive) -> Value {
         DriveMode::MultiTurn => "multi_turn",
     };
     let turns: Vec<Value> = drive.turns.iter().map(turn).collect();
-    let version = if drive.idle_timeout.is_some() {
+    let version = if drive.idle_timeout.is_some() || drive.turns.iter().any(|t| t.resume) {
         VERSION_2
     } else {
         VERSION
@@ -115,6 +116,9 @@ fn turn(t: &DriveTurn) -> Value {
     if t.overlap {
         out["overlap"] = json!(true);
     }
+    if t.resume {
+        out["resume"] = json!(true);
+    }
     out
 }
 
@@ -152,6 +156,7 @@ mod tests {
             pad_to_bytes: pad,
             actions: vec![],
             overlap: false,
+            resume: false,
         }
     }
 

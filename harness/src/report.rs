@@ -189,6 +189,7 @@ fn turn(r: &mut Report, n: usize, obj: &Map<String, Value>) {
             None
         }
     };
+    let session_id = opt_string(obj, "session_id", "turn", &mut problems);
     let expected = r.turns.len();
     if let Some(i) = index
         && i != expected
@@ -204,6 +205,7 @@ fn turn(r: &mut Report, n: usize, obj: &Map<String, Value>) {
         error,
         messages,
         needs_input,
+        session_id,
         at_ms: None,
     });
 }

@@ -234,6 +234,12 @@ pub fn skip_reason(sup: &Supervisor, case: &Case) -> Option<String> {
     {
         requires.push(Capability::IdleTimeout);
     }
+    // ... and one that resumes, a supervisor that can.
+    if case.loaded.scenario.drive.turns.iter().any(|t| t.resume)
+        && !requires.contains(&Capability::Resume)
+    {
+        requires.push(Capability::Resume);
+    }
     let missing = sup.missing(&requires);
     (!missing.is_empty()).then(|| {
         format!(

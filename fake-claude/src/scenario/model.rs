@@ -117,10 +117,13 @@ pub enum Capability {
     /// Keeps an idle watchdog per turn (the plan's `idle_timeout_ms`): reset by any CLI output,
     /// paused while the CLI waits on the supervisor, stated apart from the turn deadline.
     IdleTimeout,
+    /// Ends the CLI process and resumes the session in a new one (`--resume <id>`) where the
+    /// plan says `resume` (a turn's `resume: true`).
+    Resume,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::OneShot,
         Capability::MultiTurn,
         Capability::BackgroundAware,
@@ -130,6 +133,7 @@ impl Capability {
         Capability::StreamInput,
         Capability::StreamOutput,
         Capability::IdleTimeout,
+        Capability::Resume,
     ];
 
     /// The name scenarios and definitions use (`multi-turn`).
@@ -144,6 +148,7 @@ impl Capability {
             Capability::StreamInput => "stream-input",
             Capability::StreamOutput => "stream-output",
             Capability::IdleTimeout => "idle-timeout",
+            Capability::Resume => "resume",
         }
     }
 }
@@ -310,6 +315,11 @@ pub struct DriveTurn {
     /// until the previous turn ends; either way each prompt must resolve once, by its own result.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overlap: bool,
+    /// This prompt goes to a new CLI process that resumes the session (`--resume <id>`) once
+    /// the current one has ended — as a supervisor that restarts the CLI between messages, or
+    /// after a crash. Needs `resume`; not on the first turn.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 /// An action the supervisor performs during a turn, `after` its prompt was written.
@@ -352,6 +362,9 @@ pub struct Expectations {
     /// The report's `end` line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<EndExpect>,
+    /// The CLI processes the supervisor started (version probes not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocations: Option<InvocationsExpect>,
     /// Built-in invariants this scenario waives, each with the reason why.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub waive: BTreeMap<String, String>,
@@ -368,6 +381,31 @@ pub struct PolicyExpectations {
     pub events: Vec<StdinExpect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<EndExpect>,
+}
+
+/// The CLI processes of the run: how many (`-v` probes not counted), and what each was given.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvocationsExpect {
+    /// How many processes ran (exactly N, or `{at_least, at_most}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<Count>,
+    /// The argv of particular ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<ArgvExpect>,
+}
+
+/// What invocation `invocation` (1, 2, … among the processes that ran) had on its argv.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgvExpect {
+    pub invocation: u32,
+    /// Arguments it must have (each exactly, in any position).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contains: Vec<String>,
+    /// Arguments it must not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<String>,
 }
 
 /// One value or a list of them (`status: failed` or `status: [failed, timeout]`).

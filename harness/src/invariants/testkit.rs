@@ -57,6 +57,7 @@ pub fn turn(index: usize, status: &str, output: Option<&str>) -> TurnReport {
         error: None,
         messages: vec![],
         needs_input: None,
+        session_id: None,
         at_ms: None,
     }
 }
@@ -69,6 +70,7 @@ pub fn failed(index: usize, error: &str) -> TurnReport {
         error: Some(error.into()),
         messages: vec![],
         needs_input: None,
+        session_id: None,
         at_ms: None,
     }
 }

@@ -59,6 +59,7 @@ OPTIONS:
                         idle-from-prompt        the idle watchdog is not reset by CLI output
                         idle-while-waiting      the idle watchdog runs while a callback decides
                         cumulative-read-limit   fail once 10 MiB of stdout were read in a session
+                        resume-fresh            a resumed turn's new CLI gets no --resume
                       (a switch that cannot exist in the chosen style is a usage error)
     --exit-grace D    after closing the CLI's stdin, how long it gets to exit  [default: 3s]
     --term-grace D    after SIGTERM, how long before SIGKILL                   [default: 2s]

@@ -95,12 +95,15 @@ pub enum Bug {
     /// The stdout reader keeps a session-wide byte budget (a buffer that only grows): past
     /// 10 MiB in one process it fails, however small each line is.
     CumulativeReadLimit,
+    /// A resumed turn's new CLI process is started without `--resume`: it begins a fresh
+    /// session, and the conversation so far is gone.
+    ResumeFresh,
     /// Print style: take stdout as the answer text whenever the CLI exits 0, without parsing
     /// the JSON result (so neither `is_error` nor `subtype` is looked at).
     StdoutTextIsAnswer,
 }
 
-const ALL: [(Bug, &str); 31] = [
+const ALL: [(Bug, &str); 32] = [
     (Bug::PromptBeforeRead, "prompt-before-read"),
     (Bug::NoControlAnswers, "no-control-answers"),
     (Bug::PassRunInBackground, "pass-run-in-background"),
@@ -132,6 +135,7 @@ const ALL: [(Bug, &str); 31] = [
     (Bug::IdleFromPrompt, "idle-from-prompt"),
     (Bug::IdleWhileWaiting, "idle-while-waiting"),
     (Bug::CumulativeReadLimit, "cumulative-read-limit"),
+    (Bug::ResumeFresh, "resume-fresh"),
 ];
 
 impl Bug {
@@ -197,6 +201,10 @@ impl Bug {
                 Some("print mode writes nothing until the end: there is no liveness to watch")
             }
             (IdleWhileWaiting, Style::Headless) => Some(NO_CONTROL),
+            (ResumeFresh, Style::Headless | Style::Print) => Some(
+                "one prompt per run in this style: a plan that resumes is multi-turn, which it \
+                 does not drive",
+            ),
             (DropUnterminatedLine, Style::Print) => Some(
                 "print mode's output is framed by the CLI itself, ending in a newline: a script's \
                  raw bytes are stream-json framing, which print mode does not write",

@@ -83,6 +83,9 @@ mod millis {
 pub struct TurnPlan {
     pub prompt: String,
     pub actions: Vec<Action>,
+    /// Plan version 2: this prompt goes to a new CLI process that resumes the session
+    /// (`--resume <the session id the CLI reported>`), after the current one ended.
+    pub resume: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +145,8 @@ struct RawTurn {
     prompt: String,
     #[serde(default)]
     actions: Vec<RawAction>,
+    #[serde(default)]
+    resume: bool,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +175,12 @@ impl Plan {
         }
         if raw.version == 1 && raw.idle_timeout_ms.is_some() {
             return Err("idle_timeout_ms needs plan version 2".into());
+        }
+        if raw.version == 1 && raw.turns.iter().any(|t| t.resume) {
+            return Err("turns[].resume needs plan version 2".into());
+        }
+        if raw.turns.first().is_some_and(|t| t.resume) {
+            return Err("turns[0] cannot resume: there is no session yet".into());
         }
         // Same default as the scenario model: one turn is a one-shot run, several are multi-turn.
         let mode = raw.mode.unwrap_or(if raw.turns.len() == 1 {
@@ -203,6 +214,7 @@ impl Plan {
                 Ok(TurnPlan {
                     prompt: turn.prompt,
                     actions,
+                    resume: turn.resume,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;

@@ -87,7 +87,8 @@ impl Reporter {
         Reporter { out }
     }
 
-    pub fn turn(&mut self, turn: &TurnReport) {
+    /// A turn line; `session_id`: the session the CLI reported when the turn resolved.
+    pub fn turn(&mut self, turn: &TurnReport, session_id: Option<&str>) {
         let mut line = json!({
             "type": "turn",
             "index": turn.index,
@@ -98,6 +99,9 @@ impl Reporter {
         });
         if turn.needs_input {
             line["needs_input"] = json!(true);
+        }
+        if let Some(id) = session_id {
+            line["session_id"] = json!(id);
         }
         self.line(line);
     }
@@ -192,14 +196,17 @@ mod tests {
     fn lines_have_the_contract_shape() {
         let buffer = Shared::default();
         let mut reporter = Reporter::to_writer(Box::new(buffer.clone()));
-        reporter.turn(&TurnReport {
-            index: 0,
-            status: TurnStatus::Completed,
-            output: Some("hi".into()),
-            error: None,
-            messages: vec![json!({"type":"result","subtype":"success"})],
-            needs_input: false,
-        });
+        reporter.turn(
+            &TurnReport {
+                index: 0,
+                status: TurnStatus::Completed,
+                output: Some("hi".into()),
+                error: None,
+                messages: vec![json!({"type":"result","subtype":"success"})],
+                needs_input: false,
+            },
+            Some("s-1"),
+        );
         reporter.event("stdout_non_json", json!({"line":"[SandboxDebug] x"}));
         reporter.end(&End {
             error: None,
@@ -211,7 +218,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                r#"{"type":"turn","index":0,"status":"completed","output":"hi","error":null,"messages":[{"type":"result","subtype":"success"}]}"#,
+                r#"{"type":"turn","index":0,"status":"completed","output":"hi","error":null,"messages":[{"type":"result","subtype":"success"}],"session_id":"s-1"}"#,
                 r#"{"type":"event","name":"stdout_non_json","data":{"line":"[SandboxDebug] x"}}"#,
                 r#"{"type":"end","status":"ok","error":null,"cli_exit_code":0,"cli_signal":null}"#,
             ]

@@ -58,7 +58,7 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
         Err(e) => {
             let error = format!("could not start the CLI {}: {e}", options.cli.display());
             for index in 0..plan.turns.len() {
-                report.turn(&not_sent(index, &error));
+                report.turn(&not_sent(index, &error), None);
             }
             report.end(&End {
                 error: Some(error),
@@ -95,20 +95,7 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     }
 
     // The reader threads start before the first byte goes to stdin.
-    let cli = spawned.start(
-        if options.bugs.has(Bug::NoStderrDrain) {
-            StderrReading::AfterExit
-        } else if options.bugs.has(Bug::CloseStderr) {
-            StderrReading::Closed
-        } else {
-            StderrReading::Live
-        },
-        !options.bugs.has(Bug::DropUnterminatedLine),
-        options
-            .bugs
-            .has(Bug::CumulativeReadLimit)
-            .then_some(10 << 20),
-    );
+    let cli = start_cli(options, spawned);
     let mut session = Session::new(options, plan, report, cli, outgoing, callbacks);
     match prewritten {
         None => {
@@ -130,6 +117,25 @@ pub fn run(options: &Options, plan: &Plan, report: &mut Reporter) {
     let run_error = session.drive();
     session.teardown();
     session.finish(run_error);
+}
+
+/// Starts the reader, drain, waiter and writer threads of a spawned CLI, with the bug switches
+/// that change how it is read.
+fn start_cli(options: &Options, spawned: cli_process::Spawned) -> Running {
+    spawned.start(
+        if options.bugs.has(Bug::NoStderrDrain) {
+            StderrReading::AfterExit
+        } else if options.bugs.has(Bug::CloseStderr) {
+            StderrReading::Closed
+        } else {
+            StderrReading::Live
+        },
+        !options.bugs.has(Bug::DropUnterminatedLine),
+        options
+            .bugs
+            .has(Bug::CumulativeReadLimit)
+            .then_some(10 << 20),
+    )
 }
 
 fn not_sent(index: usize, why: &str) -> TurnReport {
@@ -216,6 +222,8 @@ struct Session<'a> {
     callbacks: Callbacks,
     /// Answers slow callbacks still owe.
     owed: Owed,
+    /// The session id the CLI reported (init, result): what a resume asks for.
+    session_id: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -258,6 +266,7 @@ impl<'a> Session<'a> {
             print_result: None,
             callbacks,
             owed: Owed::default(),
+            session_id: None,
         }
     }
 
@@ -277,6 +286,14 @@ impl<'a> Session<'a> {
             if self.prompts_sent == index {
                 // The previous turn's actions go out before the next prompt does.
                 self.wait_until(None, |s| s.actions.is_empty() || s.cli_gone());
+                if self.plan.turns[index].resume {
+                    // A new CLI process for this prompt, resuming the session.
+                    if let Err(error) = self.respawn(index) {
+                        let error = format!("resume failed: {error}");
+                        self.report_unsent_turns(&error);
+                        return Some(error);
+                    }
+                }
                 if self.cli_gone() {
                     let error = self.diagnosis("the CLI ended before all prompts were sent");
                     self.report_unsent_turns(&error);
@@ -315,6 +332,15 @@ impl<'a> Session<'a> {
                     };
                     let error = self.diagnosis(what);
                     self.resolve_outstanding(TurnStatus::Failed, &error);
+                    // The next prompt resumes the session in a new process: drive on.
+                    if self
+                        .plan
+                        .turns
+                        .get(index + 1)
+                        .is_some_and(|next| next.resume)
+                    {
+                        continue;
+                    }
                     error
                 } else if let Some(idle) = self.plan.idle_timeout.filter(|_| self.idle_expired()) {
                     // The watchdog, not the deadline: the CLI went silent.
@@ -380,6 +406,48 @@ impl<'a> Session<'a> {
             }
         }
         None
+    }
+
+    /// Ends the current CLI process (as teardown does) and starts a new one with `--resume` of
+    /// the session it reported, initialized like the first. The turn numbering, the report and
+    /// the plan's callbacks carry on.
+    fn respawn(&mut self, index: usize) -> Result<(), String> {
+        let session = self
+            .session_id
+            .clone()
+            .ok_or("the CLI never reported a session id to resume")?;
+        self.teardown();
+        let mut argv = self.options.style.argv(&self.plan.turns[index].prompt);
+        // BUG (resume-fresh): the new process starts a new session instead.
+        if !self.options.bugs.has(Bug::ResumeFresh) {
+            argv.extend(["--resume".to_string(), session.clone()]);
+        }
+        let spawned = cli_process::spawn(&self.options.cli, &argv, self.options.style.env())
+            .map_err(|e| {
+                format!(
+                    "could not start the CLI {}: {e}",
+                    self.options.cli.display()
+                )
+            })?;
+        self.cli = start_cli(self.options, spawned);
+        self.exit = None;
+        self.stdout_open = true;
+        self.stderr_open = true;
+        self.reader_dead = false;
+        self.stdin_error = None;
+        self.last_error_result = None;
+        self.seen_init = false;
+        self.report
+            .event("cli_respawned", json!({"turn": index, "resume": session}));
+        if self.options.style.control_protocol() {
+            self.init = Init::Waiting;
+            let (_, line) = self
+                .outgoing
+                .start(json!({"subtype": "initialize", "hooks": self.callbacks.registration()}));
+            self.cli.write(&line, Written::Control);
+        }
+        self.initialize()
+            .map_err(|error| format!("initialize failed: {error}"))
     }
 
     /// Sends nothing itself (`initialize` was queued at start); waits for its response while
@@ -1005,8 +1073,17 @@ impl<'a> Session<'a> {
         let kind = message.get("type").and_then(Value::as_str).unwrap_or("");
         let subtype = message.get("subtype").and_then(Value::as_str).unwrap_or("");
         let field = |name: &str| message.get(name).cloned().unwrap_or(Value::Null);
+        if (kind, subtype) == ("system", "init") {
+            self.seen_init = true;
+        }
+        if let Some(id) = message
+            .get("session_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty() && *id != "default")
+        {
+            self.session_id = Some(id.to_string());
+        }
         match (kind, subtype) {
-            ("system", "init") => self.seen_init = true,
             ("system", "informational")
                 if message.get("prevent_continuation").and_then(Value::as_bool) == Some(true) =>
             {
@@ -1291,7 +1368,7 @@ impl<'a> Session<'a> {
     fn report_turn(&mut self, turn: TurnReport) {
         debug_assert_eq!(turn.index, self.turns_reported);
         self.turns_reported += 1;
-        self.report.turn(&turn);
+        self.report.turn(&turn, self.session_id.as_deref());
     }
 
     // ---------------------------------------------------------------------------------------
