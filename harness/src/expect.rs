@@ -471,8 +471,9 @@ fn check_invocations(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violat
             });
             continue;
         };
-        let missing: Vec<&String> = a.contains.iter().filter(|c| !argv.contains(c)).collect();
-        let present: Vec<&String> = a.excludes.iter().filter(|c| argv.contains(c)).collect();
+        let has = |want: &String| argv.iter().any(|arg| arg_is(arg, want));
+        let missing: Vec<&String> = a.contains.iter().filter(|c| !has(c)).collect();
+        let present: Vec<&String> = a.excludes.iter().filter(|c| has(c)).collect();
         if !missing.is_empty() || !present.is_empty() {
             let mut why = Vec::new();
             if !missing.is_empty() {
@@ -492,6 +493,17 @@ fn check_invocations(run: &RunArtifacts, scenario: &Loaded, out: &mut Vec<Violat
             });
         }
     }
+}
+
+/// An argument is `want` — or, for a flag (`--resume`), its `--flag=value` form too: both are
+/// how the CLI takes it.
+fn arg_is(arg: &str, want: &str) -> bool {
+    arg == want
+        || (want.starts_with('-')
+            && !want.contains('=')
+            && arg
+                .strip_prefix(want)
+                .is_some_and(|rest| rest.starts_with('=')))
 }
 
 /// `expect.end`, with the policy's fields over it.
@@ -1686,7 +1698,7 @@ script: []
         let recs = vec![
             rec(1, start(&["--verbose"], false)),
             rec(2, start(&["-v"], true)),
-            rec(3, start(&["--verbose", "--resume", "abc"], false)),
+            rec(3, start(&["--verbose", "--resume=abc"], false)),
         ];
         let r = run(recs, vec![]);
         let v = check(&r, &s);

@@ -123,13 +123,24 @@ def hook_callback(hook):
     return callback
 
 
-def options(cli, plan):
+def options(cli, plan, resume=None):
     hooks = {}
     for hook in plan.get("hooks") or []:
         hooks.setdefault(hook["event"], []).append(
             HookMatcher(matcher=hook.get("matcher"), hooks=[hook_callback(hook)]))
     return ClaudeAgentOptions(cli_path=cli, can_use_tool=permission_callback(plan.get("can_use_tool") or {}),
-                              hooks=hooks or None)
+                              hooks=hooks or None, resume=resume)
+
+
+def session_of(messages, known):
+    """The session id the CLI reported in these messages (a result's, or the init's), else `known`."""
+    for m in reversed(messages):
+        sid = getattr(m, "session_id", None)
+        if sid is None and isinstance(getattr(m, "data", None), dict):
+            sid = m.data.get("session_id")
+        if isinstance(sid, str) and sid and sid != "default":
+            return sid
+    return known
 
 
 async def run_actions(client, actions, flags):
@@ -150,37 +161,57 @@ async def run_actions(client, actions, flags):
 
 
 async def multi_turn(plan, cli, timeout):
-    async with ClaudeSDKClient(options=options(cli, plan)) as client:
-        turns = plan["turns"]
-        sent = 0  # prompts written so far
-        for i, turn in enumerate(turns):
-            messages, flags = [], {}
-            actions = asyncio.create_task(run_actions(client, turn.get("actions", []), flags))
+    held = {"client": ClaudeSDKClient(options=options(cli, plan))}
+    await held["client"].connect()
+    try:
+        await drive_turns(plan, cli, timeout, held)
+    finally:
+        await held["client"].disconnect()
+
+
+async def drive_turns(plan, cli, timeout, held):
+    turns = plan["turns"]
+    sent = 0  # prompts written so far
+    session = None  # the session id the CLI reported, for a resume
+    for i, turn in enumerate(turns):
+        messages, flags = [], {}
+        if turn.get("resume"):
+            # The application restarts the CLI for this prompt and resumes the session it was
+            # given, as the SDK documents it: a new client with `resume=<session id>`.
             try:
-                # This prompt, and any the user submits while it runs (`overlap`), go out now;
-                # receive_response() then reads one turn (up to its result) at a time.
-                while sent <= i or (sent < len(turns) and turns[sent].get("overlap")):
-                    await client.query(turns[sent]["prompt"])
-                    sent += 1
+                await held["client"].disconnect()
+            except Exception as e:  # noqa: BLE001 - a dead CLI may not disconnect cleanly
+                print(f"adapter: disconnect before resume: {describe(e)}", file=sys.stderr)
+            held["client"] = ClaudeSDKClient(options=options(cli, plan, resume=session))
+            await held["client"].connect()
+        client = held["client"]
+        actions = asyncio.create_task(run_actions(client, turn.get("actions", []), flags))
+        try:
+            # This prompt, and any the user submits while it runs (`overlap`), go out now;
+            # receive_response() then reads one turn (up to its result) at a time.
+            while sent <= i or (sent < len(turns) and turns[sent].get("overlap")):
+                await client.query(turns[sent]["prompt"])
+                sent += 1
 
-                async def collect():
-                    async for m in client.receive_response():
-                        messages.append(m)
+            async def collect():
+                async for m in client.receive_response():
+                    messages.append(m)
 
-                await asyncio.wait_for(collect(), timeout)
-                emit(turn_record(i, messages, interrupted=flags.get("interrupted", False)))
-            except asyncio.TimeoutError:
-                emit(turn_record(i, messages, timed_out=True))
-                for j in range(i + 1, len(plan["turns"])):
-                    emit({"type": "turn", "index": j, "status": "failed", "output": None,
-                          "error": f"prompt not sent: turn {i + 1} timed out", "messages": []})
-                return
-            except Exception as e:  # the SDK raises into the iterator: that is the turn's error
-                # Like a user, go on with the same client: whether the session survives the
-                # error is part of what the scenario tests.
-                emit(turn_record(i, messages, error=describe(e)))
-            finally:
-                actions.cancel()
+            await asyncio.wait_for(collect(), timeout)
+            emit(turn_record(i, messages, interrupted=flags.get("interrupted", False)))
+        except asyncio.TimeoutError:
+            emit(turn_record(i, messages, timed_out=True))
+            for j in range(i + 1, len(plan["turns"])):
+                emit({"type": "turn", "index": j, "status": "failed", "output": None,
+                      "error": f"prompt not sent: turn {i + 1} timed out", "messages": []})
+            return
+        except Exception as e:  # the SDK raises into the iterator: that is the turn's error
+            # Like a user, go on with the same client: whether the session survives the
+            # error is part of what the scenario tests.
+            emit(turn_record(i, messages, error=describe(e)))
+        finally:
+            actions.cancel()
+            session = session_of(messages, session)
 
 
 async def one_shot(plan, cli, timeout):
