@@ -3,7 +3,7 @@
 // pathToClaudeCodeExecutable; the JSONL report goes to stdout.
 //
 // It uses the SDK as its docs show: one query() whose prompt is an async generator of user
-// messages (streaming input). The SDK has no per-turn iterator, so — like its users — the adapter
+// messages (streaming input) — a new query() with `resume` for a plan turn that resumes. The SDK has no per-turn iterator, so — like its users — the adapter
 // takes the next `result` after a prompt as that prompt's answer, then sends the next prompt.
 // Permission requests are allowed unchanged (a pass-through policy); the plan's hooks are
 // registered; both take the plan's delay or throw its failure. No workarounds are added.
@@ -50,25 +50,6 @@ async function main() {
   const timeoutMs = plan.turn_timeout_ms ?? 10000;
   const turns = plan.mode === "multi_turn" ? plan.turns : plan.turns.slice(0, 1);
 
-  // The generator yields prompt i only after turns 0..i-1 ended (their results arrived) — or at
-  // once when the user submits it while the previous turn runs (`overlap`).
-  let ended = 0;
-  const waiters = [];
-  const turnDone = (all = false) => {
-    ended = all ? turns.length : ended + 1;
-    waiters.splice(0).forEach((wake) => wake());
-  };
-  const endedAtLeast = async (n) => {
-    while (ended < n) await new Promise((wake) => waiters.push(wake));
-  };
-  async function* prompts() {
-    for (let i = 0; i < turns.length; i++) {
-      if (!turns[i].overlap) await endedAtLeast(i);
-      yield { type: "user", session_id: "", parent_tool_use_id: null,
-              message: { role: "user", content: [{ type: "text", text: turns[i].prompt }] } };
-    }
-  }
-
   // The user's callbacks, with the plan's behaviour: a delay, or a throw.
   const behave = async (b = {}) => {
     await new Promise((r) => setTimeout(r, b.delay_ms ?? 0));
@@ -81,24 +62,69 @@ async function main() {
       hooks: [async () => { await behave(h); return { ...(h.answer ?? {}) }; }],
     });
   }
-  const q = query({
-    prompt: prompts(),
-    options: {
-      pathToClaudeCodeExecutable: cli,
-      canUseTool: async (_tool, input) => {
-        await behave(plan.can_use_tool);
-        return { behavior: "allow", updatedInput: input };
-      },
-      ...(plan.hooks?.length ? { hooks } : {}),
-    },
+
+  // One query() (one CLI process) per segment of turns: a `resume` turn starts a new one that
+  // resumes the session the CLI reported, with the SDK's `resume` option.
+  const segments = [];
+  turns.forEach((turn, i) => {
+    if (i === 0 || turn.resume) segments.push({ start: i, turns: [] });
+    segments.at(-1).turns.push(turn);
   });
-  const it = q[Symbol.asyncIterator]();
-  let index = 0;
+  let sessionId;
   try {
-    for (; index < turns.length; index++) {
+    for (const [k, segment] of segments.entries()) {
+      const seen = await runSegment(segment, k > 0 ? sessionId : undefined);
+      sessionId = seen.sessionId ?? sessionId;
+      // A turn that broke the stream ends the run — unless it was its process's last: the next
+      // segment resumes the session in a new one.
+      if (seen.stopped && !seen.reportedAll) break;
+    }
+    emit({ type: "end", status: "ok", error: null, cli_exit_code: null, cli_signal: null });
+  } catch (e) {
+    emit({ type: "end", status: "error", error: String(e?.message ?? e), cli_exit_code: null, cli_signal: null });
+  }
+
+  async function runSegment(segment, resume) {
+    const segTurns = segment.turns;
+    let seenSession;
+    // The generator yields prompt i only after turns 0..i-1 ended (their results arrived) — or
+    // at once when the user submits it while the previous turn runs (`overlap`).
+    let ended = 0;
+    const waiters = [];
+    const turnDone = (all = false) => {
+      ended = all ? segTurns.length : ended + 1;
+      waiters.splice(0).forEach((wake) => wake());
+    };
+    const endedAtLeast = async (n) => {
+      while (ended < n) await new Promise((wake) => waiters.push(wake));
+    };
+    async function* prompts() {
+      for (let i = 0; i < segTurns.length; i++) {
+        if (i > 0 && !segTurns[i].overlap) await endedAtLeast(i);
+        yield { type: "user", session_id: "", parent_tool_use_id: null,
+                message: { role: "user", content: [{ type: "text", text: segTurns[i].prompt }] } };
+      }
+    }
+    const q = query({
+      prompt: prompts(),
+      options: {
+        pathToClaudeCodeExecutable: cli,
+        canUseTool: async (_tool, input) => {
+          await behave(plan.can_use_tool);
+          return { behavior: "allow", updatedInput: input };
+        },
+        ...(plan.hooks?.length ? { hooks } : {}),
+        ...(resume ? { resume } : {}),
+      },
+    });
+    const it = q[Symbol.asyncIterator]();
+    let stopped = false;
+    let reported = 0;
+    for (let k = 0; k < segTurns.length; k++) {
+      const index = segment.start + k;
       const messages = [];
       const flags = { interrupted: false };
-      const timers = (turns[index].actions ?? []).map((a) =>
+      const timers = (segTurns[k].actions ?? []).map((a) =>
         setTimeout(async () => {
           try {
             if (a.kind === "interrupt") { flags.interrupted = true; await q.interrupt(); }
@@ -115,12 +141,16 @@ async function main() {
           const next = await Promise.race([it.next(), timeout]);
           if (next.done) break;
           messages.push(next.value);
+          if (typeof next.value.session_id === "string" && next.value.session_id) seenSession = next.value.session_id;
           if (next.value.type === "result") break;
         }
         emit(turnRecord(index, messages, { interrupted: flags.interrupted }));
+        reported++;
       } catch (e) {
         const timedOut = e?.message === "timeout";
         emit(turnRecord(index, messages, { error: String(e?.message ?? e), timedOut }));
+        reported++;
+        stopped = true;
         break;
       } finally {
         clearTimeout(deadline);
@@ -135,9 +165,7 @@ async function main() {
       new Promise((r) => setTimeout(r, timeoutMs)),
     ]).catch((e) => emit({ type: "event", name: "stream_error", data: { error: String(e?.message ?? e) } }));
     void tail;
-    emit({ type: "end", status: "ok", error: null, cli_exit_code: null, cli_signal: null });
-  } catch (e) {
-    emit({ type: "end", status: "error", error: String(e?.message ?? e), cli_exit_code: null, cli_signal: null });
+    return { stopped, reportedAll: reported === segTurns.length, sessionId: seenSession };
   }
   // Exit only once stdout has taken the whole report: writes to a pipe are asynchronous in Node,
   // and exiting at once would cut a multi-MB report line short.
