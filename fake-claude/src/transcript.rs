@@ -341,6 +341,19 @@ fn start_record_inv(line: &[u8]) -> Option<u32> {
         .map(|h| h.inv)
 }
 
+/// The bytes a raw `stdout` record carries: its `text`, or its `b64` decoded (empty if neither
+/// or not valid base64).
+pub fn raw_bytes(text: Option<&str>, b64: Option<&str>) -> Vec<u8> {
+    use base64::Engine as _;
+    match (text, b64) {
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// Reads a transcript file. Lines that do not parse are reported with their line number.
 pub fn read(path: &Path) -> Result<Vec<Record>, String> {
     let text = std::fs::read_to_string(path)

@@ -1301,7 +1301,7 @@ script:
         let mut r = run(recs.clone(), vec![turn(0, "completed", Some("started"))]);
         r.policy = Some("foreground-only".into());
         let v = check(&r, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             ["expect.turns[0].status", "expect.turns[0].error_contains"]
@@ -1376,7 +1376,7 @@ script:
         let mut r = run(recs.clone(), vec![turn(0, "completed", Some("done"))]);
         r.policy = Some("foreground-only".into());
         let v = check(&r, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             [
@@ -1457,7 +1457,7 @@ script: []
         t.stdin(json!({"type": "keep_alive"}));
         let r = run(t.done(), vec![]);
         let v = check(&r, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(ids, ["expect.stdin[0]", "expect.stdin[1]"]);
         assert!(
             v[0].message.contains("found 1 (record #2)"),
@@ -1497,7 +1497,7 @@ script:
             vec![failed(0, "CLI: exit code 1; stderr: boom")],
         );
         let v = check(&good, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(ids, ["expect.stdin[1]"], "{v:#?}");
         assert!(
             v[0].message.contains("at most 2 stdin messages"),
@@ -1512,7 +1512,7 @@ script:
             }],
         );
         let v = check(&bad, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             [
@@ -1570,7 +1570,7 @@ script:
             .into_iter()
             .filter(|v| !v.id.starts_with("expect.turns"))
             .collect();
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             [
@@ -1647,7 +1647,7 @@ script:
         r.report.turns[0].at_ms = Some(exit_ms + 9_000.0);
         r.report.end.as_mut().unwrap().at_ms = Some(exit_ms + 200.0);
         let v = check(&r, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             ["expect.turns[0].reported", "expect.end.reported"],
@@ -1702,8 +1702,8 @@ script: []
         ];
         let r = run(recs, vec![]);
         let v = check(&r, &s);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
-        // Tr::new() starts invocation 1 (no --resume); the probe does not count.
+        let ids = violation_ids(&v);
+        // The probe does not count: three invocations, two processes that ran.
         assert_eq!(ids, ["expect.invocations.argv[2]"], "{v:#?}");
         assert!(
             v[0].message.contains("expected CLI process 3"),
@@ -1721,7 +1721,7 @@ script: []
 ",
         );
         let v = check(&run(Tr::new().done(), vec![]), &bad);
-        let ids: Vec<&str> = v.iter().map(|v| v.id.as_str()).collect();
+        let ids = violation_ids(&v);
         assert_eq!(
             ids,
             ["expect.invocations.count", "expect.invocations.argv[0]"]

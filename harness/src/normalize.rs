@@ -545,17 +545,10 @@ fn fake_section(run: &RunArtifacts, r: &mut Redactor, out: &mut String) {
                         s
                     }
                 } else {
-                    let bytes: Vec<u8> = match (text, b64) {
-                        (Some(t), _) => t.clone().into_bytes(),
-                        (None, Some(b)) => {
-                            use base64::Engine as _;
-                            base64::engine::general_purpose::STANDARD
-                                .decode(b)
-                                .unwrap_or_default()
-                        }
-                        _ => Vec::new(),
-                    };
-                    pending_raw.extend(bytes);
+                    pending_raw.extend(fake_claude::transcript::raw_bytes(
+                        text.as_deref(),
+                        b64.as_deref(),
+                    ));
                     if let Some([i, n]) = part
                         && i < n
                     {

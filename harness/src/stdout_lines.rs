@@ -6,7 +6,7 @@
 //! judge sees a result written raw like any other. A message a pending partial line runs into is
 //! one garbled line: the message is dropped from its record, since no reader could see it.
 
-use fake_claude::transcript::{Event, Record};
+use fake_claude::transcript::{Event, Record, raw_bytes};
 use serde_json::Value;
 
 /// Derive the messages of raw stdout writes in place (see the module docs).
@@ -52,17 +52,7 @@ fn derive_invocation(transcript: &mut [Record], inv: u32) {
             Event::Stdout {
                 msgs, text, b64, ..
             } if stream_json && msgs.is_none() && (text.is_some() || b64.is_some()) => {
-                let bytes = match (text.as_deref(), b64.as_deref()) {
-                    (Some(t), _) => t.as_bytes().to_vec(),
-                    (None, Some(b)) => {
-                        use base64::Engine as _;
-                        base64::engine::general_purpose::STANDARD
-                            .decode(b)
-                            .unwrap_or_default()
-                    }
-                    _ => Vec::new(),
-                };
-                pending.extend(bytes);
+                pending.extend(raw_bytes(text.as_deref(), b64.as_deref()));
                 let mut found = Vec::new();
                 while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = pending.drain(..=nl).collect();

@@ -17,6 +17,11 @@ pub fn scenario(yaml: &str) -> Loaded {
     }
 }
 
+/// The ids of a verdict's violations, in order.
+pub fn violation_ids(v: &[crate::verdict::Violation]) -> Vec<&str> {
+    v.iter().map(|v| v.id.as_str()).collect()
+}
+
 /// A clean run with no transcript and an `ok` end line.
 pub fn run(transcript: Vec<Record>, turns: Vec<TurnReport>) -> RunArtifacts {
     RunArtifacts {

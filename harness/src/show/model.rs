@@ -4,7 +4,6 @@
 //! names; violations that name none are listed apart. Both renderers ([`super::mermaid`],
 //! [`super::html`]) draw this, so they always show the same thing.
 
-use base64::Engine as _;
 use fake_claude::transcript::{Event, Record};
 
 use super::RunView;
@@ -292,15 +291,13 @@ fn rows_of(i: usize, rec: &Record, cli: usize, r: &mut Redactor) -> Vec<Row> {
                     })
                     .collect(),
                 _ => {
-                    let bytes = match (text, b64) {
-                        (Some(t), _) => t.clone(),
-                        (None, Some(b)) => {
-                            let raw = base64::engine::general_purpose::STANDARD
-                                .decode(b)
-                                .unwrap_or_default();
+                    let raw = fake_claude::transcript::raw_bytes(text.as_deref(), b64.as_deref());
+                    let bytes = match text {
+                        Some(t) => t.clone(),
+                        None if b64.is_some() => {
                             format!("{} (not UTF-8)", String::from_utf8_lossy(&raw))
                         }
-                        _ => String::new(),
+                        None => String::new(),
                     };
                     vec![row(
                         Kind::Message,
